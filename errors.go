@@ -1,0 +1,191 @@
+package vkv
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Sentinel errors. Match them with errors.Is; the store wraps them in the
+// typed errors below when it has facts to add.
+var (
+	// ErrNotFound is returned when a key does not exist, has expired, or did
+	// not exist at the version asked for.
+	ErrNotFound = errors.New("vkv: key not found")
+
+	// ErrConflict is matched by every *ConflictError: a write's condition on a
+	// key's version did not hold, so nothing was written.
+	ErrConflict = errors.New("vkv: version conflict")
+
+	// ErrClosed is returned by every call made after Close.
+	ErrClosed = errors.New("vkv: store closed")
+
+	// ErrCompacted is matched by *CompactedError: the version asked for is
+	// older than the history the store keeps.
+	ErrCompacted = errors.New("vkv: version compacted")
+
+	// ErrFutureVersion is returned by GetAt for a version the store has not
+	// reached yet.
+	ErrFutureVersion = errors.New("vkv: version is newer than the store")
+
+	// ErrInvalidKey is returned (inside a *KeyError) for an empty key or one
+	// longer than Options.MaxKeySize.
+	ErrInvalidKey = errors.New("vkv: invalid key")
+
+	// ErrInvalidVersion is matched by *VersionError: a version or entity tag
+	// that does not parse.
+	ErrInvalidVersion = errors.New("vkv: invalid version")
+
+	// ErrValueTooLarge is returned (inside a *LimitError) for a value longer
+	// than Options.MaxValueSize.
+	ErrValueTooLarge = errors.New("vkv: value too large")
+
+	// ErrTxnTooLarge is returned (inside a *LimitError) for a transaction with
+	// more writes than Options.MaxTxnOps or more bytes than one commit can hold.
+	ErrTxnTooLarge = errors.New("vkv: transaction too large")
+
+	// ErrInvalidTTL is returned for a negative TTL.
+	ErrInvalidTTL = errors.New("vkv: invalid ttl")
+
+	// ErrReadOnly is returned by Txn.Put, Txn.Delete and Txn.Expect inside
+	// View.
+	ErrReadOnly = errors.New("vkv: read-only transaction")
+
+	// ErrTxnDone is returned when a Txn is used after its function returned.
+	ErrTxnDone = errors.New("vkv: transaction already finished")
+
+	// ErrLocked is returned by Open when another process (or another Store in
+	// this process) has the directory open.
+	ErrLocked = errors.New("vkv: directory in use by another store")
+)
+
+// Conflict is one failed condition: the key was expected at one version and
+// is at another.
+type Conflict struct {
+	// Key is the key whose condition failed.
+	Key string
+	// Expected is the version the caller expected (0: must not exist).
+	Expected Version
+	// Actual is the key's version when the condition was checked (0: absent
+	// or expired).
+	Actual Version
+	// Current is the key's entry when the condition was checked, value
+	// included, or nil when the key did not exist. It lets the caller resolve
+	// the conflict without another read.
+	Current *Entry
+}
+
+// ConflictError reports that a write's conditions did not hold, so nothing was
+// written. Key, Expected, Actual and Current describe the first failed
+// condition; Conflicts lists every failed condition of the write, the first
+// included, in the order the conditions were given.
+//
+// errors.Is(err, ErrConflict) holds for every *ConflictError.
+type ConflictError struct {
+	Key       string
+	Expected  Version
+	Actual    Version
+	Current   *Entry
+	Conflicts []Conflict
+}
+
+func newConflictError(cs []Conflict) *ConflictError {
+	c := cs[0]
+	return &ConflictError{Key: c.Key, Expected: c.Expected, Actual: c.Actual, Current: c.Current, Conflicts: cs}
+}
+
+// Error describes the first failed condition and how many more there are.
+func (e *ConflictError) Error() string {
+	var b strings.Builder
+	b.WriteString("vkv: version conflict on key ")
+	b.WriteString(strconv.Quote(e.Key))
+	fmt.Fprintf(&b, ": expected version %d, ", e.Expected)
+	if e.Actual == 0 {
+		b.WriteString("key does not exist")
+	} else {
+		fmt.Fprintf(&b, "actual version %d", e.Actual)
+	}
+	if n := len(e.Conflicts) - 1; n > 0 {
+		fmt.Fprintf(&b, " (and %d more failed condition", n)
+		if n > 1 {
+			b.WriteByte('s')
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// CompactedError reports a read at a version older than the kept history.
+// errors.Is(err, ErrCompacted) holds.
+type CompactedError struct {
+	// Key is the key read, or "" for a read of the change log.
+	Key string
+	// Requested is the version asked for.
+	Requested Version
+	// Oldest is the oldest version the store can still answer for.
+	Oldest Version
+}
+
+// Error says which version was asked for and which is the oldest kept.
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("vkv: version %d of key %q is compacted; oldest kept version is %d", e.Requested, e.Key, e.Oldest)
+}
+
+// Is reports whether target is ErrCompacted.
+func (e *CompactedError) Is(target error) bool { return target == ErrCompacted }
+
+// KeyError reports an unusable key. It unwraps to ErrInvalidKey.
+type KeyError struct {
+	Key    string // the key, cut to 64 bytes for long keys
+	Reason string // "empty" or "longer than N bytes"
+}
+
+// Error names the key and the reason.
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("vkv: invalid key %q: %s", e.Key, e.Reason)
+}
+
+// Unwrap returns ErrInvalidKey.
+func (e *KeyError) Unwrap() error { return ErrInvalidKey }
+
+// VersionError reports a version or entity tag that does not parse. It
+// matches ErrInvalidVersion.
+type VersionError struct {
+	Input string // the text that was parsed
+	Err   error  // what was wrong with it
+}
+
+// Error quotes the input and says what was wrong.
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("vkv: invalid version %q: %v", e.Input, e.Err)
+}
+
+// Is reports whether target is ErrInvalidVersion.
+func (e *VersionError) Is(target error) bool { return target == ErrInvalidVersion }
+
+// Unwrap returns the underlying cause.
+func (e *VersionError) Unwrap() error { return e.Err }
+
+// LimitError reports input over one of the store's size limits. It unwraps to
+// ErrValueTooLarge or ErrTxnTooLarge.
+type LimitError struct {
+	Err   error // ErrValueTooLarge or ErrTxnTooLarge
+	Key   string
+	Size  int // the size given (bytes or operations)
+	Limit int // the limit it exceeded
+}
+
+// Error states the size and the limit.
+func (e *LimitError) Error() string {
+	if e.Key != "" {
+		return fmt.Sprintf("%v: key %q: %d over the limit of %d", e.Err, e.Key, e.Size, e.Limit)
+	}
+	return fmt.Sprintf("%v: %d over the limit of %d", e.Err, e.Size, e.Limit)
+}
+
+// Unwrap returns the sentinel.
+func (e *LimitError) Unwrap() error { return e.Err }

@@ -1,0 +1,160 @@
+package vkv
+
+import (
+	"context"
+	"time"
+)
+
+// Entry is a key as the store holds it at one version.
+//
+// An Entry returned by the store owns its Value: the caller may keep and
+// modify it.
+type Entry struct {
+	// Key is the user key.
+	Key string
+	// Value is the value written at Version; nil for a tombstone.
+	Value []byte
+	// Version is the version of the write that produced this entry.
+	Version Version
+	// CreateVersion is the version at which the key was last created, that
+	// is, written while it did not exist (or had expired). Together with
+	// Version it tells a re-created key from one that was only updated.
+	CreateVersion Version
+	// ExpiresAt is when the entry expires; the zero Time means never.
+	ExpiresAt time.Time
+	// Deleted marks a tombstone: the entry records a delete (or the expiry of
+	// the key) at Version. Only History returns tombstones.
+	Deleted bool
+}
+
+// Expired reports whether e has an expiry time that is not after now.
+func (e *Entry) Expired(now time.Time) bool {
+	return !e.ExpiresAt.IsZero() && !now.Before(e.ExpiresAt)
+}
+
+// Reader is the read side of a KV.
+type Reader interface {
+	// Get returns the current entry of key, or ErrNotFound if the key does
+	// not exist or has expired.
+	Get(ctx context.Context, key string) (Entry, error)
+
+	// GetAt returns key as it was at version v: the newest write of the key
+	// with a version not above v. It returns ErrNotFound if the key did not
+	// exist at v, a *CompactedError (ErrCompacted) if v is older than the kept
+	// history, and ErrFutureVersion if v is newer than the store.
+	GetAt(ctx context.Context, key string, v Version) (Entry, error)
+
+	// List returns up to limit entries whose keys start with prefix and sort
+	// after the key after (exclusive; "" starts at the beginning), in key byte
+	// order. next is the key to pass as after for the following page, or ""
+	// when no entries remain. A limit of 0 or less means DefaultListLimit;
+	// larger limits are cut to MaxListLimit. Expired keys are skipped.
+	List(ctx context.Context, prefix, after string, limit int) (entries []Entry, next string, err error)
+
+	// History returns the kept versions of key, newest first, up to limit
+	// entries (0 or less: all kept). Deletes and expiries appear as entries
+	// with Deleted set. A key with no kept history gives an empty slice and no
+	// error.
+	History(ctx context.Context, key string, limit int) ([]Entry, error)
+
+	// View runs fn with a read-only transaction that sees one consistent
+	// snapshot of the store. Writes inside it return ErrReadOnly.
+	View(ctx context.Context, fn func(tx Txn) error) error
+}
+
+// Writer is the write side of a KV. Every successful write returns the new
+// version it was given; a write that returns an error wrote nothing.
+type Writer interface {
+	// Put writes value to key unconditionally.
+	Put(ctx context.Context, key string, value []byte, opts ...WriteOption) (Version, error)
+
+	// CompareAndSwap writes value to key only if the key's current version is
+	// expected; expected 0 means the key must not exist (create only). When
+	// the condition fails it returns a *ConflictError.
+	CompareAndSwap(ctx context.Context, key string, expected Version, value []byte, opts ...WriteOption) (Version, error)
+
+	// Delete removes key. It returns ErrNotFound if the key does not exist.
+	Delete(ctx context.Context, key string) (Version, error)
+
+	// CompareAndDelete removes key only if its current version is expected.
+	// When the condition fails it returns a *ConflictError; when the key does
+	// not exist and expected is 0, ErrNotFound.
+	CompareAndDelete(ctx context.Context, key string, expected Version) (Version, error)
+
+	// Update runs fn in a read-write transaction and commits its writes
+	// atomically under one new version, which it returns. If a condition
+	// given with Txn.Expect fails, nothing is written and the error is a
+	// *ConflictError listing every failed condition. If a key fn read changed
+	// before the commit, fn is run again (a bounded number of times, while ctx
+	// allows); fn must therefore have no side effects outside the Txn. An
+	// error returned by fn is returned as is and nothing is written.
+	Update(ctx context.Context, fn func(tx Txn) error) (Version, error)
+}
+
+// KV is what a server, a client or another backend of vkv provides: the
+// embedded *Store, the HTTP client in vkvclient, and any later backend all
+// implement it, and package vkvtest checks that they agree.
+type KV interface {
+	Reader
+	Writer
+	// Close releases the KV. Calls after Close return ErrClosed.
+	Close() error
+}
+
+// Txn is a transaction in progress, handed to the function given to Update or
+// View. It is not safe for concurrent use and must not be kept after that
+// function returns (calls then return ErrTxnDone).
+type Txn interface {
+	// Get returns the entry of key as the transaction sees it: its own
+	// writes first, else the snapshot. Inside Update the version read (0 if
+	// the key is absent) becomes a condition of the commit.
+	Get(key string) (Entry, error)
+
+	// Put buffers a write of value to key; it takes effect at commit.
+	Put(key string, value []byte, opts ...WriteOption) error
+
+	// Delete buffers a delete of key; deleting an absent key at commit is not
+	// an error and writes nothing.
+	Delete(key string) error
+
+	// Expect adds the condition that key is at version v (0: must not exist)
+	// when the transaction commits.
+	Expect(key string, v Version) error
+}
+
+// WriteOptions holds the settings of one write. Implementations of KV build
+// it from the options passed with NewWriteOptions.
+type WriteOptions struct {
+	// TTL, if positive, makes the written key expire that long after the
+	// write is committed.
+	TTL time.Duration
+}
+
+// WriteOption sets one field of WriteOptions.
+type WriteOption func(*WriteOptions)
+
+// WithTTL makes a write expire after d. An expired key is invisible to reads
+// and conditions at once, and is later deleted by a real delete with its own
+// version, recorded in history. d must not be negative; 0 means no expiry.
+func WithTTL(d time.Duration) WriteOption {
+	return func(o *WriteOptions) { o.TTL = d }
+}
+
+// NewWriteOptions applies opts in order and returns the result.
+func NewWriteOptions(opts ...WriteOption) WriteOptions {
+	var o WriteOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
+}
+
+// Limits that apply to every store.
+const (
+	// DefaultListLimit is the page size of List when the limit given is 0.
+	DefaultListLimit = 100
+	// MaxListLimit is the largest page List returns.
+	MaxListLimit = 1000
+)

@@ -1,0 +1,152 @@
+package vkv
+
+import (
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Defaults used for zero fields of Options.
+const (
+	DefaultMaxKeySize      = 4096
+	DefaultMaxValueSize    = 1 << 20
+	DefaultMaxTxnOps       = 1000
+	DefaultHistoryVersions = 100_000
+	DefaultMemTableSize    = 8 << 20
+	DefaultValueLogSize    = 64 << 20
+	DefaultBlockCacheSize  = 0
+	defaultReapInterval    = time.Second
+	defaultCompactInterval = 10 * time.Second
+	defaultGCInterval      = 5 * time.Minute
+)
+
+// KeepAllHistory as Options.HistoryVersions keeps every version forever.
+const KeepAllHistory = math.MaxUint64
+
+// Options configure a Store. The zero value is a valid configuration: a
+// durable on-disk store with the defaults named on each field. Use
+// DefaultOptions and the With methods, or set fields directly.
+type Options struct {
+	// InMemory keeps everything in memory; the directory is ignored and
+	// nothing survives Close. Meant for tests and caches.
+	InMemory bool
+
+	// NoSync turns off the fsync of each commit. Writes are then
+	// acknowledged before they are on disk: a process crash loses nothing
+	// (the data is in the OS page cache), but a machine crash or power loss
+	// can lose the last acknowledged writes, and with them the versions they
+	// were given, which may then be given again. Default false: durable.
+	NoSync bool
+
+	// HistoryVersions is the retention of history: the store keeps every
+	// version of every key written in the last HistoryVersions versions of
+	// the store, plus, for each key, the newest version older than that
+	// window (so GetAt answers for any version inside the window). Older
+	// versions are compacted away in the background; reads of them give
+	// ErrCompacted. Default DefaultHistoryVersions; KeepAllHistory disables
+	// compaction.
+	HistoryVersions uint64
+
+	// MaxKeySize is the longest key in bytes. Default DefaultMaxKeySize.
+	MaxKeySize int
+	// MaxValueSize is the longest value in bytes. Default DefaultMaxValueSize.
+	MaxValueSize int
+	// MaxTxnOps is the most writes one transaction may make. Default
+	// DefaultMaxTxnOps.
+	MaxTxnOps int
+
+	// Logger receives the store's own log lines and Badger's. Default: none.
+	Logger *slog.Logger
+
+	// MemTableSize is the size of each of Badger's two memtables. Larger
+	// tables take more memory and allow larger transactions (one commit holds
+	// at most 15% of it). Default DefaultMemTableSize.
+	MemTableSize int64
+	// ValueLogFileSize is the size of Badger's value log files. Default
+	// DefaultValueLogSize.
+	ValueLogFileSize int64
+	// BlockCacheSize is Badger's block cache in bytes. Default 0: reads go to
+	// the OS page cache, which serves an embedded store well and costs the
+	// process no heap. Raise it for read-heavy stores larger than memory.
+	BlockCacheSize int64
+
+	// Badger, if set, is applied last to the Badger options the store built,
+	// for tuning not covered above. Settings that break the store's
+	// guarantees (such as SyncWrites when NoSync is false) are overridden.
+	Badger func(badger.Options) badger.Options
+}
+
+// DefaultOptions returns the options a zero Options stands for, spelled out.
+func DefaultOptions() Options {
+	return Options{
+		HistoryVersions:  DefaultHistoryVersions,
+		MaxKeySize:       DefaultMaxKeySize,
+		MaxValueSize:     DefaultMaxValueSize,
+		MaxTxnOps:        DefaultMaxTxnOps,
+		MemTableSize:     DefaultMemTableSize,
+		ValueLogFileSize: DefaultValueLogSize,
+		BlockCacheSize:   DefaultBlockCacheSize,
+	}
+}
+
+// WithInMemory returns a copy of o with InMemory set to b.
+func (o Options) WithInMemory(b bool) Options { o.InMemory = b; return o }
+
+// WithNoSync returns a copy of o with NoSync set to b.
+func (o Options) WithNoSync(b bool) Options { o.NoSync = b; return o }
+
+// WithHistoryVersions returns a copy of o with HistoryVersions set to n.
+func (o Options) WithHistoryVersions(n uint64) Options { o.HistoryVersions = n; return o }
+
+// WithLogger returns a copy of o with Logger set to l.
+func (o Options) WithLogger(l *slog.Logger) Options { o.Logger = l; return o }
+
+// WithMaxKeySize returns a copy of o with MaxKeySize set to n.
+func (o Options) WithMaxKeySize(n int) Options { o.MaxKeySize = n; return o }
+
+// WithMaxValueSize returns a copy of o with MaxValueSize set to n.
+func (o Options) WithMaxValueSize(n int) Options { o.MaxValueSize = n; return o }
+
+// WithMaxTxnOps returns a copy of o with MaxTxnOps set to n.
+func (o Options) WithMaxTxnOps(n int) Options { o.MaxTxnOps = n; return o }
+
+// WithMemTableSize returns a copy of o with MemTableSize set to n.
+func (o Options) WithMemTableSize(n int64) Options { o.MemTableSize = n; return o }
+
+// WithValueLogFileSize returns a copy of o with ValueLogFileSize set to n.
+func (o Options) WithValueLogFileSize(n int64) Options { o.ValueLogFileSize = n; return o }
+
+// WithBlockCacheSize returns a copy of o with BlockCacheSize set to n.
+func (o Options) WithBlockCacheSize(n int64) Options { o.BlockCacheSize = n; return o }
+
+// WithBadger returns a copy of o with Badger set to f.
+func (o Options) WithBadger(f func(badger.Options) badger.Options) Options { o.Badger = f; return o }
+
+// withDefaults fills zero fields.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.HistoryVersions == 0 {
+		o.HistoryVersions = d.HistoryVersions
+	}
+	if o.MaxKeySize <= 0 {
+		o.MaxKeySize = d.MaxKeySize
+	}
+	if o.MaxValueSize <= 0 {
+		o.MaxValueSize = d.MaxValueSize
+	}
+	if o.MaxTxnOps <= 0 {
+		o.MaxTxnOps = d.MaxTxnOps
+	}
+	if o.MemTableSize <= 0 {
+		o.MemTableSize = d.MemTableSize
+	}
+	if o.ValueLogFileSize <= 0 {
+		o.ValueLogFileSize = d.ValueLogFileSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}

@@ -51,7 +51,9 @@ type Options struct {
 
 	// MaxKeySize is the longest key in bytes. Default DefaultMaxKeySize.
 	MaxKeySize int
-	// MaxValueSize is the longest value in bytes. Default DefaultMaxValueSize.
+	// MaxValueSize is the longest value in bytes. Default DefaultMaxValueSize;
+	// an in-memory store takes at most 1 MiB less 26 bytes, Badger's limit
+	// without a value log.
 	MaxValueSize int
 	// MaxTxnOps is the most writes one transaction may make. Default
 	// DefaultMaxTxnOps.

@@ -1,0 +1,489 @@
+package vkv
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vkvstore/vkv/internal/keys"
+)
+
+// The committer.
+//
+// Every write is a request on s.queue. One goroutine takes as many queued
+// requests as there are, checks each one's conditions in order against the
+// latest state (which includes the writes of the requests before it in the
+// same batch), gives each successful request the next version, and commits the
+// whole batch, together with the new value of the version counter, in one
+// Badger transaction: one fsync for many writes (etcd's batched backend does
+// the same). Replies, failed conditions included, are sent only after the
+// commit, so no answer reveals a write that is not yet durable.
+//
+// Because only the committer writes user data, Badger never sees a
+// conflicting transaction, CAS results are deterministic, and the version
+// counter lives in Badger beside the writes it numbers.
+
+// maxBatchRequests bounds how many requests one commit takes.
+const maxBatchRequests = 4096
+
+// Request states: a caller whose context ends while its request is still
+// queued marks it cancelled, and the committer skips it, so a write that
+// returns a context error was not applied.
+const (
+	stateQueued int32 = iota
+	stateTaken
+	stateCancelled
+)
+
+type condition struct {
+	key      string
+	version  Version
+	fromRead bool // recorded by Txn.Get rather than given with Expect
+}
+
+type writeOp struct {
+	key       string
+	value     []byte // owned by the request
+	del       bool
+	mustExist bool // Delete and CompareAndDelete: ErrNotFound if absent
+	ttl       time.Duration
+}
+
+type request struct {
+	conds []condition
+	ops   []writeOp
+
+	// expireKey, if set, makes this a reaper request: delete expireKey as an
+	// expiry if its entry is still the one at expireVersion and has expired;
+	// expireAt names its expiry-index key.
+	expireKey     string
+	expireVersion uint64
+	expireAt      int64
+
+	// costCount and costSize bound the Badger entries the request may add.
+	costCount, costSize int64
+
+	state atomic.Int32
+	done  chan result
+}
+
+// failure is one failed condition.
+type failure struct {
+	cond    condition
+	actual  Version
+	current *Entry
+}
+
+type result struct {
+	version  Version
+	err      error
+	failures []failure
+}
+
+// conflictError turns failures into a *ConflictError.
+func conflictError(fs []failure) *ConflictError {
+	cs := make([]Conflict, len(fs))
+	for i, f := range fs {
+		cs[i] = Conflict{Key: f.cond.key, Expected: f.cond.version, Actual: f.actual, Current: f.current}
+	}
+	return newConflictError(cs)
+}
+
+// entryCost is what Badger's Txn.checkSize counts for one entry
+// (txn.go:335, structs.go:147).
+func (s *Store) entryCost(keyLen, valLen int) int64 {
+	v := int64(valLen)
+	if v >= s.valueThreshold {
+		v = 12
+	}
+	return int64(keyLen) + v + 2 + 10
+}
+
+// cost sets r.costCount and r.costSize to an upper bound of the entries the
+// request adds to a Badger transaction, and fails if one transaction could
+// not hold it.
+func (s *Store) cost(r *request) error {
+	var n, size int64
+	change := 0
+	add := func(keyLen, valLen int) {
+		n++
+		size += s.entryCost(keyLen, valLen)
+	}
+	expiry := func(k int) { // tombstone for an expired key, own version
+		add(1+k, 0)
+		add(11+k, keys.RecordHeader)
+		add(9+k, 0)
+		add(9, 11+k)
+	}
+	if r.expireKey != "" {
+		expiry(len(r.expireKey))
+	}
+	for _, op := range r.ops {
+		k := len(op.key)
+		expiry(k)
+		add(1+k, keys.RecordHeader+len(op.value))
+		add(11+k, keys.RecordHeader+len(op.value))
+		add(9+k, 0)
+		add(9+k, 8)
+		change += 11 + k
+	}
+	add(9, change)
+	r.costCount, r.costSize = n, size
+	// Room for the version counter, which every commit writes.
+	if n+1 >= s.maxBatchCount || size+s.entryCost(2, 8) >= s.maxBatchSize {
+		return &LimitError{Err: ErrTxnTooLarge, Size: int(size), Limit: int(s.maxBatchSize)}
+	}
+	return nil
+}
+
+// submit queues r and waits for its result.
+func (s *Store) submit(ctx context.Context, r *request) result {
+	if err := s.cost(r); err != nil {
+		return result{err: err}
+	}
+	r.done = make(chan result, 1)
+	select {
+	case s.queue <- r:
+	case <-ctx.Done():
+		return result{err: ctx.Err()}
+	}
+	select {
+	case res := <-r.done:
+		return res
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(stateQueued, stateCancelled) {
+			return result{err: ctx.Err()}
+		}
+		// The committer has it: the answer is moments away and definite.
+		return <-r.done
+	}
+}
+
+func (s *Store) commitLoop() {
+	defer s.bg.Done()
+	batch := make([]*request, 0, 64)
+	for {
+		select {
+		case r := <-s.queue:
+			batch = append(batch[:0], r)
+		case <-s.stop:
+			return
+		}
+	drain:
+		for len(batch) < maxBatchRequests {
+			select {
+			case r := <-s.queue:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commitBatch(batch)
+		clear(batch)
+	}
+}
+
+// pendingReply is a result held back until its batch commits.
+type pendingReply struct {
+	r   *request
+	res result
+}
+
+// batchTxn is one Badger transaction of the committer.
+type batchTxn struct {
+	txn         *badger.Txn
+	count, size int64
+	next        uint64 // the newest version given in this transaction
+	now         time.Time
+	replies     []pendingReply
+	ttl         bool // a write with an expiry was made
+	dirty       bool // writes were made that do not take a version
+}
+
+func (s *Store) newBatchTxn() *batchTxn {
+	return &batchTxn{
+		txn:  s.db.NewTransaction(true),
+		next: s.current.Load(),
+		now:  time.Now(),
+		// Reserve the version counter's entry.
+		count: 1,
+		size:  s.entryCost(len(keys.VersionCounter), 8),
+	}
+}
+
+func (s *Store) commitBatch(batch []*request) {
+	b := s.newBatchTxn()
+	for _, r := range batch {
+		if !r.state.CompareAndSwap(stateQueued, stateTaken) {
+			continue // cancelled while queued
+		}
+		if b.count+r.costCount >= s.maxBatchCount || b.size+r.costSize >= s.maxBatchSize {
+			s.finish(b)
+			b = s.newBatchTxn()
+		}
+		b.count += r.costCount
+		b.size += r.costSize
+		res := s.apply(b, r)
+		b.replies = append(b.replies, pendingReply{r, res})
+	}
+	s.finish(b)
+}
+
+// finish commits b and sends its replies.
+func (s *Store) finish(b *batchTxn) {
+	defer b.txn.Discard()
+	var err error
+	if b.next != s.current.Load() || b.dirty {
+		err = b.txn.Set(keys.VersionCounter, binary.BigEndian.AppendUint64(nil, b.next))
+		if err == nil {
+			err = b.txn.Commit()
+		}
+	}
+	if err != nil {
+		s.log.l.Error("vkv: commit failed", "err", err, "writes", len(b.replies))
+		err = fmt.Errorf("vkv: commit: %w", err)
+		for _, p := range b.replies {
+			p.r.done <- result{err: err}
+		}
+		return
+	}
+	s.current.Store(b.next)
+	for _, p := range b.replies {
+		p.r.done <- p.res
+	}
+	if b.ttl {
+		select {
+		case s.reapWake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// readRaw reads the stored record of key in the committer's transaction,
+// expired or not. ok is false when the key has no latest entry.
+func readRaw(txn *badger.Txn, key string) (rec keys.Record, ok bool, err error) {
+	item, err := txn.Get(keys.LatestKey(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return keys.Record{}, false, nil
+	}
+	if err != nil {
+		return keys.Record{}, false, err
+	}
+	err = item.Value(func(b []byte) error {
+		r, err := keys.DecodeRecord(b)
+		if err != nil {
+			return err
+		}
+		r.Value = append([]byte(nil), r.Value...)
+		rec = r
+		return nil
+	})
+	if err != nil {
+		return keys.Record{}, false, fmt.Errorf("vkv: key %q: %w", key, err)
+	}
+	return rec, true, nil
+}
+
+// state is a key as the committer found it.
+type state struct {
+	key     string
+	rec     keys.Record
+	exists  bool // a latest entry is stored
+	expired bool // ... but it has expired
+}
+
+func (st *state) live() bool { return st.exists && !st.expired }
+
+func (st *state) version() Version {
+	if st.live() {
+		return Version(st.rec.Version)
+	}
+	return 0
+}
+
+// apply checks r against the latest state and, if its conditions hold, adds
+// its writes to b.
+func (s *Store) apply(b *batchTxn, r *request) result {
+	if r.expireKey != "" {
+		return s.applyExpire(b, r)
+	}
+	// Reads of this request, by key; a request touches few keys.
+	states := make([]state, 0, len(r.conds)+len(r.ops))
+	lookup := func(key string) (*state, error) {
+		for i := range states {
+			if states[i].key == key {
+				return &states[i], nil
+			}
+		}
+		rec, ok, err := readRaw(b.txn, key)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, state{key: key, rec: rec, exists: ok, expired: ok && rec.ExpiresAt != 0 && b.now.UnixNano() >= rec.ExpiresAt})
+		return &states[len(states)-1], nil
+	}
+
+	var fails []failure
+	for _, c := range r.conds {
+		st, err := lookup(c.key)
+		if err != nil {
+			return result{err: err}
+		}
+		if actual := st.version(); actual != c.version {
+			f := failure{cond: c, actual: actual}
+			if st.live() {
+				e := recordEntry(c.key, st.rec)
+				e.Value = append([]byte{}, st.rec.Value...)
+				f.current = &e
+			}
+			fails = append(fails, f)
+		}
+	}
+	if fails != nil {
+		return result{failures: fails}
+	}
+	for _, op := range r.ops {
+		st, err := lookup(op.key)
+		if err != nil {
+			return result{err: err}
+		}
+		if op.mustExist && !st.live() {
+			return result{err: ErrNotFound}
+		}
+	}
+	if len(r.ops) == 0 {
+		return result{version: Version(b.next)}
+	}
+
+	// Keys that expired but were not reaped yet get their expiry recorded
+	// first, each under its own version, so history and the change log show
+	// the key going away before it is written again.
+	for i := range states {
+		st := &states[i]
+		if st.expired && s.writes(r, st.key) {
+			b.next++
+			if err := s.writeExpiry(b, st.key, st.rec, b.next); err != nil {
+				return result{err: err}
+			}
+		}
+	}
+	v := b.next + 1
+	var change []byte
+	for _, op := range r.ops {
+		st, _ := lookup(op.key)
+		var err error
+		if op.del {
+			if !st.live() {
+				continue
+			}
+			change = keys.AppendChange(change, op.key, true)
+			err = s.writeTombstone(b, op.key, st.rec, v)
+		} else {
+			change = keys.AppendChange(change, op.key, false)
+			err = s.writePut(b, op, st, v)
+		}
+		if err != nil {
+			return result{err: err}
+		}
+	}
+	if change != nil {
+		if err := b.txn.Set(keys.ChangeKey(v), change); err != nil {
+			return result{err: err}
+		}
+	}
+	b.next = v
+	return result{version: Version(v)}
+}
+
+// writes reports whether r writes key.
+func (s *Store) writes(r *request, key string) bool {
+	for _, op := range r.ops {
+		if op.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
+	rec := keys.Record{Version: v, CreateVersion: v, Value: op.value}
+	if st.live() {
+		rec.CreateVersion = st.rec.CreateVersion
+	}
+	if op.ttl > 0 {
+		rec.ExpiresAt = b.now.Add(op.ttl).UnixNano()
+		b.ttl = true
+	}
+	enc := keys.AppendRecord(make([]byte, 0, keys.RecordHeader+len(op.value)), rec)
+	if err := b.txn.Set(keys.LatestKey(op.key), enc); err != nil {
+		return err
+	}
+	if err := b.txn.Set(keys.HistoryKey(op.key, v), enc); err != nil {
+		return err
+	}
+	if st.live() && st.rec.ExpiresAt != 0 && st.rec.ExpiresAt != rec.ExpiresAt {
+		if err := b.txn.Delete(keys.ExpiryKey(st.rec.ExpiresAt, op.key)); err != nil {
+			return err
+		}
+	}
+	if rec.ExpiresAt != 0 {
+		if err := b.txn.Set(keys.ExpiryKey(rec.ExpiresAt, op.key), binary.BigEndian.AppendUint64(nil, v)); err != nil {
+			return err
+		}
+	}
+	// The state now is the new entry, for later ops of the same request.
+	st.rec, st.exists, st.expired = rec, true, false
+	return nil
+}
+
+// writeTombstone deletes key at version v, recording a tombstone in history.
+func (s *Store) writeTombstone(b *batchTxn, key string, old keys.Record, v uint64) error {
+	if err := b.txn.Delete(keys.LatestKey(key)); err != nil {
+		return err
+	}
+	tomb := keys.Record{Tombstone: true, Version: v, CreateVersion: old.CreateVersion}
+	if err := b.txn.Set(keys.HistoryKey(key, v), keys.AppendRecord(nil, tomb)); err != nil {
+		return err
+	}
+	if old.ExpiresAt != 0 {
+		return b.txn.Delete(keys.ExpiryKey(old.ExpiresAt, key))
+	}
+	return nil
+}
+
+// writeExpiry records the expiry of key as a delete at version v with its
+// own change-log entry.
+func (s *Store) writeExpiry(b *batchTxn, key string, old keys.Record, v uint64) error {
+	if err := s.writeTombstone(b, key, old, v); err != nil {
+		return err
+	}
+	return b.txn.Set(keys.ChangeKey(v), keys.AppendChange(nil, key, true))
+}
+
+// applyExpire handles a reaper request.
+func (s *Store) applyExpire(b *batchTxn, r *request) result {
+	rec, ok, err := readRaw(b.txn, r.expireKey)
+	if err != nil {
+		return result{err: err}
+	}
+	if ok && rec.Version == r.expireVersion && rec.ExpiresAt != 0 && b.now.UnixNano() >= rec.ExpiresAt {
+		b.next++
+		if err := s.writeExpiry(b, r.expireKey, rec, b.next); err != nil {
+			return result{err: err}
+		}
+		return result{version: Version(b.next)}
+	}
+	// The entry was rewritten or deleted since; its index entry is stale.
+	if !ok || rec.ExpiresAt != r.expireAt {
+		b.dirty = true
+		if err := b.txn.Delete(keys.ExpiryKey(r.expireAt, r.expireKey)); err != nil {
+			return result{err: err}
+		}
+	}
+	return result{}
+}

@@ -1,0 +1,236 @@
+package vkv
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vkvstore/vkv/internal/keys"
+)
+
+// Background work: the reaper turns expired keys into real deletes, the
+// compactor trims history to the retention window, and value-log GC
+// reclaims space. All three stop when the store closes.
+
+func (s *Store) startMaintenance() {
+	s.bg.Add(2)
+	go s.reapLoop()
+	go s.compactLoop()
+	if !s.opts.InMemory {
+		s.bg.Add(1)
+		go s.gcLoop()
+	}
+}
+
+func (s *Store) reapLoop() {
+	defer s.bg.Done()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.reapWake:
+		}
+		next := s.reap()
+		wait := defaultReapInterval
+		if !next.IsZero() {
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		t.Reset(wait)
+	}
+}
+
+// reap submits an expiry request for every expired key (up to a batch) and
+// returns when the next known expiry is due (zero if none is known).
+func (s *Store) reap() (next time.Time) {
+	const maxPerRound = 1000
+	var reqs []*request
+	now := time.Now().UnixNano()
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: []byte{keys.SpaceExpiry}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			at, key, err := keys.ParseExpiry(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			if at > now || len(reqs) == maxPerRound {
+				next = time.Unix(0, at)
+				return nil
+			}
+			var v uint64
+			if err := it.Item().Value(func(b []byte) error {
+				if len(b) == 8 {
+					v = binary.BigEndian.Uint64(b)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			r := &request{expireKey: key, expireVersion: v, expireAt: at, done: make(chan result, 1)}
+			if err := s.cost(r); err != nil {
+				return err
+			}
+			reqs = append(reqs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.l.Error("vkv: reaper scan failed", "err", err)
+		return time.Now().Add(defaultReapInterval)
+	}
+	for _, r := range reqs {
+		select {
+		case s.queue <- r:
+		case <-s.stop:
+			return time.Time{}
+		}
+	}
+	for _, r := range reqs {
+		select {
+		case res := <-r.done:
+			if res.err != nil {
+				s.log.l.Error("vkv: expiring key failed", "key", r.expireKey, "err", res.err)
+			}
+		case <-s.stop:
+			return time.Time{}
+		}
+	}
+	if len(reqs) == maxPerRound {
+		return time.Now() // more are due
+	}
+	return next
+}
+
+func (s *Store) compactLoop() {
+	defer s.bg.Done()
+	if s.opts.HistoryVersions == KeepAllHistory {
+		return
+	}
+	t := time.NewTicker(defaultCompactInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.compact(); err != nil {
+				s.log.l.Error("vkv: history compaction failed", "err", err)
+			}
+		}
+	}
+}
+
+// compact trims history to the retention window. The new mark is made
+// durable and visible before anything is deleted, so that a read either sees
+// the mark and fails with ErrCompacted or reads a snapshot that still has the
+// data (see GetAt).
+//
+// For each change (k, v) older than the mark, every older history entry of k
+// is deleted (v supersedes it), and so is v itself if it is a tombstone: no
+// read at or after the mark can need it. This keeps, for every key, its
+// newest entry older than the mark, so GetAt answers for any version from the
+// mark on. A crash part-way leaves entries that the next pass removes.
+func (s *Store) compact() error {
+	cur := s.current.Load()
+	if cur <= s.opts.HistoryVersions {
+		return nil
+	}
+	target := cur - s.opts.HistoryVersions + 1
+	if target > s.compacted.Load() {
+		err := s.db.Update(func(txn *badger.Txn) error {
+			return txn.Set(keys.CompactedMark, binary.BigEndian.AppendUint64(nil, target))
+		})
+		if err != nil {
+			return err
+		}
+		s.compacted.Store(target)
+	}
+	return s.collect(target)
+}
+
+// collect deletes history and change-log entries that versions before mark
+// made unreachable.
+func (s *Store) collect(mark uint64) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: []byte{keys.SpaceChange}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			select {
+			case <-s.stop:
+				return nil
+			default:
+			}
+			v, err := keys.ParseChange(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			if v >= mark {
+				return nil
+			}
+			var changes []keys.Change
+			if err := it.Item().Value(func(b []byte) error {
+				changes, err = keys.DecodeChanges(b)
+				return err
+			}); err != nil {
+				return err
+			}
+			for _, c := range changes {
+				if err := s.collectKey(txn, wb, c, v); err != nil {
+					return err
+				}
+			}
+			if err := wb.Delete(keys.ChangeKey(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
+func (s *Store) collectKey(txn *badger.Txn, wb *badger.WriteBatch, c keys.Change, v uint64) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: keys.HistoryPrefix(c.Key)})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		_, hv, err := keys.ParseHistory(it.Item().Key())
+		if err != nil {
+			return err
+		}
+		if hv > v || (hv == v && !c.Deleted) {
+			break
+		}
+		if err := wb.Delete(it.Item().KeyCopy(nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) gcLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(defaultGCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for s.db.RunValueLogGC(0.5) == nil {
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,458 @@
+package vkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/vkvstore/vkv/internal/keys"
+)
+
+// Store is a versioned key-value store on Badger. It implements KV.
+//
+// A Store is safe for concurrent use. Reads go straight to Badger snapshots;
+// writes are queued to one committer goroutine that checks their conditions
+// in order, numbers them, and commits many of them in one Badger transaction
+// with one fsync (group commit). A Store must be closed with Close.
+type Store struct {
+	db   *badger.DB
+	opts Options
+	log  *loggerAdapter
+
+	queue chan *request
+	stop  chan struct{} // closed by Close after in-flight calls are done
+	bg    sync.WaitGroup
+
+	// current is the newest version committed and visible to reads;
+	// compacted is the oldest version GetAt still answers for.
+	current   atomic.Uint64
+	compacted atomic.Uint64
+
+	// reapWake nudges the reaper when a write with a TTL commits.
+	reapWake chan struct{}
+
+	closeMu   sync.RWMutex
+	closed    bool
+	inflight  sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	// maxBatchSize and maxBatchCount mirror Badger's limits on one
+	// transaction (db.go:154); valueThreshold decides what Badger counts.
+	maxBatchSize   int64
+	maxBatchCount  int64
+	valueThreshold int64
+}
+
+var _ KV = (*Store)(nil)
+
+// maxInMemoryValue is the largest value an in-memory store takes.
+const maxInMemoryValue = 1<<20 - keys.RecordHeader - 1
+
+// Open opens the store in dir, creating it if needed. opts may be nil; zero
+// fields of opts take their defaults. With opts.InMemory, dir is ignored.
+//
+// Only one Store may have a directory open at a time: a second Open of the
+// same directory, from this process or another, fails at once with an error
+// matching ErrLocked.
+func Open(dir string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o = o.withDefaults()
+	if o.InMemory {
+		// Without a value log Badger keeps every value in the LSM tree and
+		// refuses ones of 1 MiB or more (db.go maxValueThreshold), and a
+		// stored record is the value plus a header.
+		o.MaxValueSize = min(o.MaxValueSize, maxInMemoryValue)
+	}
+	if o.MaxKeySize > keys.MaxUserKey {
+		return nil, fmt.Errorf("vkv: MaxKeySize %d is over the limit of %d", o.MaxKeySize, keys.MaxUserKey)
+	}
+	if !o.InMemory && dir == "" {
+		return nil, errors.New("vkv: Open needs a directory (or Options.InMemory)")
+	}
+	log := &loggerAdapter{l: o.Logger}
+	bo := badgerOptions(dir, o, log)
+	db, err := badger.Open(bo)
+	if err != nil {
+		// Badger flattens the flock error into text (y/error.go Wrap; the
+		// message is in dir_unix.go acquireDirectoryLock).
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
+	}
+	s := &Store{
+		db:             db,
+		opts:           o,
+		log:            log,
+		queue:          make(chan *request, 1024),
+		stop:           make(chan struct{}),
+		reapWake:       make(chan struct{}, 1),
+		maxBatchSize:   db.MaxBatchSize(),
+		maxBatchCount:  db.MaxBatchCount(),
+		valueThreshold: db.Opts().ValueThreshold,
+	}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.bg.Add(1)
+	go s.commitLoop()
+	s.startMaintenance()
+	return s, nil
+}
+
+// badgerOptions builds the Badger profile: small memtables, no block cache,
+// no compression (Badger panics on compression without a block cache), two
+// compactors, and no Badger conflict detection, since only the committer
+// writes user data.
+func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
+	mem := o.MemTableSize
+	if o.InMemory {
+		// Without a value log every value lives in the memtable, written
+		// twice (latest and history): one commit must hold two of the
+		// largest values (Badger allows 15% of a memtable per commit).
+		need := (2*int64(o.MaxValueSize+o.MaxKeySize+keys.RecordHeader+64) + 4096) * 100 / 15
+		mem = max(mem, need)
+	}
+	if o.InMemory {
+		dir = ""
+	}
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(o.InMemory).
+		WithSyncWrites(!o.NoSync).
+		WithLogger(log).
+		WithMemTableSize(mem).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(0).
+		WithCompression(options.None).
+		WithNumCompactors(2).
+		WithDetectConflicts(false).
+		WithMetricsEnabled(false)
+	maxBatch := 15 * mem / 100
+	if o.InMemory {
+		// A value as large as the threshold passes Badger's check and then
+		// panics in the background; keep every value below it.
+		bo = bo.WithValueThreshold(min(maxBatch, 1<<20))
+	} else {
+		bo = bo.WithValueThreshold(min(16<<10, maxBatch))
+	}
+	if o.Badger != nil {
+		bo = o.Badger(bo)
+	}
+	bo = bo.WithSyncWrites(!o.NoSync).WithInMemory(o.InMemory).WithDetectConflicts(false)
+	return bo
+}
+
+// load reads the version counter and the compaction mark. As a guard against
+// a counter that went back, the counter is raised to the newest version in the
+// change log if that is higher.
+func (s *Store) load() error {
+	return s.db.View(func(txn *badger.Txn) error {
+		cur, err := readUint64(txn, keys.VersionCounter)
+		if err != nil {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{keys.SpaceChange}})
+		defer it.Close()
+		it.Seek([]byte{keys.SpaceChange, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		if it.Valid() {
+			v, err := keys.ParseChange(it.Item().Key())
+			if err != nil {
+				return fmt.Errorf("vkv: change log: %w", err)
+			}
+			if v > cur {
+				s.log.l.Warn("vkv: version counter behind change log; raising it", "counter", cur, "changeLog", v)
+				cur = v
+			}
+		}
+		s.current.Store(cur)
+		comp, err := readUint64(txn, keys.CompactedMark)
+		if err != nil {
+			return err
+		}
+		s.compacted.Store(comp)
+		return nil
+	})
+}
+
+func readUint64(txn *badger.Txn, k []byte) (uint64, error) {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("vkv: read %q: %w", k, err)
+	}
+	var n uint64
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("vkv: metadata %q: %w", k, keys.ErrCorrupt)
+		}
+		n = uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+			uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+		return nil
+	})
+	return n, err
+}
+
+// enter registers an in-flight call; the caller must call s.inflight.Done.
+func (s *Store) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.inflight.Add(1)
+	return nil
+}
+
+// Close waits for calls in progress, stops the background work, and closes
+// Badger. It is safe to call more than once; later calls return the result of
+// the first. Calls made after Close return ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		s.closeMu.Unlock()
+		s.inflight.Wait()
+		close(s.stop)
+		s.bg.Wait()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+// CurrentVersion returns the newest version the store has handed out.
+func (s *Store) CurrentVersion(ctx context.Context) (Version, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
+	return Version(s.current.Load()), nil
+}
+
+// OldestVersion returns the oldest version GetAt answers for: history older
+// than it has been compacted.
+func (s *Store) OldestVersion(ctx context.Context) (Version, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
+	return Version(s.compacted.Load()), nil
+}
+
+func (s *Store) checkKey(key string) error {
+	if key == "" {
+		return &KeyError{Key: key, Reason: "empty"}
+	}
+	if len(key) > s.opts.MaxKeySize {
+		return &KeyError{Key: key[:64], Reason: fmt.Sprintf("longer than %d bytes", s.opts.MaxKeySize)}
+	}
+	return nil
+}
+
+// Get returns the current entry of key, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, key string) (Entry, error) {
+	if err := s.checkKey(key); err != nil {
+		return Entry{}, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return Entry{}, err
+	}
+	defer s.inflight.Done()
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	return getLatest(txn, key, time.Now())
+}
+
+// getLatest reads the live entry of key in txn; expired entries are absent.
+func getLatest(txn *badger.Txn, key string, now time.Time) (Entry, error) {
+	item, err := txn.Get(keys.LatestKey(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Entry{}, ErrNotFound
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("vkv: get %q: %w", key, err)
+	}
+	e, err := decodeItem(item, key)
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.Expired(now) {
+		return Entry{}, ErrNotFound
+	}
+	return e, nil
+}
+
+// decodeItem decodes a latest or history item into an Entry that owns its
+// value.
+func decodeItem(item *badger.Item, key string) (Entry, error) {
+	var e Entry
+	err := item.Value(func(b []byte) error {
+		r, err := keys.DecodeRecord(b)
+		if err != nil {
+			return err
+		}
+		e = recordEntry(key, r)
+		if !r.Tombstone {
+			e.Value = append(make([]byte, 0, len(r.Value)), r.Value...)
+		}
+		return nil
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("vkv: key %q: %w", key, err)
+	}
+	return e, nil
+}
+
+// recordEntry converts r to an Entry without its value.
+func recordEntry(key string, r keys.Record) Entry {
+	e := Entry{Key: key, Version: Version(r.Version), CreateVersion: Version(r.CreateVersion), Deleted: r.Tombstone}
+	if r.ExpiresAt != 0 {
+		e.ExpiresAt = time.Unix(0, r.ExpiresAt)
+	}
+	return e
+}
+
+// GetAt returns key as it was at version v.
+func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error) {
+	if err := s.checkKey(key); err != nil {
+		return Entry{}, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return Entry{}, err
+	}
+	defer s.inflight.Done()
+	if uint64(v) > s.current.Load() {
+		return Entry{}, fmt.Errorf("%w: %d (newest is %d)", ErrFutureVersion, v, s.current.Load())
+	}
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	// The compactor raises the mark before it deletes, so a mark read after
+	// the snapshot was taken covers everything the snapshot misses.
+	if oldest := s.compacted.Load(); uint64(v) < oldest {
+		return Entry{}, &CompactedError{Key: key, Requested: v, Oldest: Version(oldest)}
+	}
+	prefix := keys.HistoryPrefix(key)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+	defer it.Close()
+	it.Seek(keys.HistoryKey(key, uint64(v)))
+	if !it.Valid() {
+		return Entry{}, ErrNotFound
+	}
+	e, err := decodeItem(it.Item(), key)
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.Deleted {
+		return Entry{}, ErrNotFound
+	}
+	return e, nil
+}
+
+// List returns a page of live entries under prefix after the key after.
+func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]Entry, string, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, "", err
+	}
+	defer s.inflight.Done()
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	return listLatest(ctx, txn, prefix, after, limit, time.Now())
+}
+
+func listLatest(ctx context.Context, txn *badger.Txn, prefix, after string, limit int, now time.Time) ([]Entry, string, error) {
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	p := keys.LatestKey(prefix)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(limit, 100), Prefix: p})
+	defer it.Close()
+	start := p
+	if after >= prefix {
+		start = append(keys.LatestKey(after), 0)
+	}
+	var out []Entry
+	for it.Seek(start); it.Valid(); it.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		item := it.Item()
+		key, err := keys.UserKeyOfLatest(item.Key())
+		if err != nil {
+			return nil, "", err
+		}
+		if len(out) == limit {
+			// One more live entry exists only if this one has not expired;
+			// peek at its metadata without copying the value.
+			e, err := decodeItem(item, key)
+			if err != nil {
+				return nil, "", err
+			}
+			if e.Expired(now) {
+				continue
+			}
+			return out, out[len(out)-1].Key, nil
+		}
+		e, err := decodeItem(item, key)
+		if err != nil {
+			return nil, "", err
+		}
+		if e.Expired(now) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, "", nil
+}
+
+// History returns the kept versions of key, newest first.
+func (s *Store) History(ctx context.Context, key string, limit int) ([]Entry, error) {
+	if err := s.checkKey(key); err != nil {
+		return nil, err
+	}
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.inflight.Done()
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	prefix := keys.HistoryPrefix(key)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	defer it.Close()
+	out := []Entry{}
+	for it.Seek(keys.HistoryKey(key, ^uint64(0))); it.Valid(); it.Next() {
+		if limit > 0 && len(out) == limit {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := decodeItem(it.Item(), key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+

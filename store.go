@@ -455,4 +455,3 @@ func (s *Store) History(ctx context.Context, key string, limit int) ([]Entry, er
 	}
 	return out, nil
 }
-

@@ -1,0 +1,51 @@
+// Package httpapi serves a vkv.KV over HTTP, as the vkv HTTP contract (v1)
+// describes: single-key reads and conditional writes under /v1/kv/, listing
+// at /v1/kv, transactions at /v1/txn, history at /v1/history/ and a health
+// check at /healthz.
+//
+// # Basics
+//
+// New returns an http.Handler for any vkv.KV. The handler only uses the
+// interface, so it serves the embedded *vkv.Store as well as any other
+// backend:
+//
+//	s, err := vkv.Open(dir, nil)
+//	...
+//	h := httpapi.New(s, httpapi.WithToken(token), httpapi.WithLogger(logger))
+//	http.ListenAndServe("127.0.0.1:8080", h)
+//
+// Versions travel as JSON integers in bodies and as decimal strings in the
+// Vkv-Version header; ETag is the strong tag "<version>". Every error is an
+// RFC 9457 problem (application/problem+json) whose type is
+// https://github.com/vkvstore/vkv/blob/main/docs/problems.md#<name>; the
+// mapping from vkv errors to problems lives in one function (problemFor).
+//
+// # Choices where the contract is silent
+//
+//   - A key is the decoded path after /v1/kv/. Slashes inside keys may be sent
+//     plain or as %2F; keys with empty, "." or ".." segments are served as
+//     they are (the handler does not clean or redirect such paths).
+//   - PUT takes an optional ttl query parameter: a Go duration ("90s",
+//     "1h30m") or a whole number of seconds ("90"). In a transaction an op
+//     takes a "ttl" member in the same form.
+//   - If-None-Match on GET uses weak comparison (RFC 9110 §13.1.2), so W/"7"
+//     matches version 7 there; on PUT and DELETE, where the contract asks for
+//     strong tags, a weak tag is 400 invalid-version. If-Match and
+//     If-None-Match accept a comma-separated list of tags.
+//   - Responses to GET carry Vkv-Create-Version and, for expiring keys,
+//     Vkv-Expires-At (RFC 3339); JSON items carry createVersion and expiresAt.
+//     Problems for 409 and 412 sent with Prefer: return=representation carry
+//     currentCreateVersion and currentExpiresAt beside currentValue.
+//   - /healthz answers with Vkv-Store-Version, the newest version of the store,
+//     when the KV offers CurrentVersion(ctx); clients use it to pin a
+//     snapshot for reads.
+//   - Errors the contract does not name: a closed KV or a cancelled request is
+//     503 unavailable.
+//   - Every response has X-Request-Id (the client's, if it sent a short
+//     printable one, else a new one); a 500 problem carries it as requestId.
+//
+// # Caveats
+//
+// The handler holds a request's whole body in memory (up to the body limits).
+// It does not rate-limit or authorise per key; WithToken is all or nothing.
+package httpapi

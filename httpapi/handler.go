@@ -1,0 +1,248 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vkvstore/vkv"
+)
+
+// Route prefixes whose rest is a key.
+const (
+	kvPrefix      = "/v1/kv/"
+	historyPrefix = "/v1/history/"
+)
+
+// versioner is the optional interface a KV offers to tell its newest version
+// (the embedded *vkv.Store does). /healthz reports it in Vkv-Store-Version.
+type versioner interface {
+	CurrentVersion(ctx context.Context) (vkv.Version, error)
+}
+
+// handler serves the routes of the contract.
+type handler struct {
+	kv        vkv.KV
+	cfg       config
+	mux       *http.ServeMux
+	tokenHash [sha256.Size]byte
+}
+
+// New returns an http.Handler serving kv as the vkv HTTP contract (v1)
+// describes. The handler is safe for concurrent use; it does not close kv.
+func New(kv vkv.KV, opts ...Option) http.Handler {
+	h := &handler{kv: kv, cfg: defaultConfig(), mux: http.NewServeMux()}
+	for _, o := range opts {
+		if o != nil {
+			o(&h.cfg)
+		}
+	}
+	if h.cfg.token != "" {
+		h.tokenHash = sha256.Sum256([]byte(h.cfg.token))
+	}
+	h.mux.HandleFunc("GET /v1/kv/{key...}", h.get)
+	h.mux.HandleFunc("PUT /v1/kv/{key...}", h.put)
+	h.mux.HandleFunc("DELETE /v1/kv/{key...}", h.delete)
+	h.mux.HandleFunc("GET /v1/kv", h.list)
+	h.mux.HandleFunc("POST /v1/txn", h.txn)
+	h.mux.HandleFunc("GET /v1/history/{key...}", h.history)
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	return h
+}
+
+// Context keys.
+type (
+	requestIDKey struct{}
+	origPathKey  struct{}
+)
+
+// requestID returns the id of the request ctx belongs to.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// ServeHTTP assigns a request id, logs the request, checks the token and
+// dispatches to the routes; unknown paths and methods get problems.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get(HeaderRequestID)
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	w.Header().Set(HeaderRequestID, id)
+	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+	ctx = context.WithValue(ctx, origPathKey{}, r.URL.EscapedPath())
+	r = r.WithContext(ctx)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.cfg.logger.LogAttrs(ctx, slog.LevelError, "panic", slog.String("request_id", id),
+				slog.String("panic", fmt.Sprint(v)))
+			if sw.status == 0 {
+				h.writeError(sw, r, fmt.Errorf("panic: %v", v), errInfo{})
+			}
+		}
+		h.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.EscapedPath()), slog.Int("status", sw.code()),
+			slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr))
+	}()
+	if r.URL.Path != "/healthz" && !h.authorized(r) {
+		hd := sw.Header()
+		if r.Header.Get("Authorization") == "" {
+			hd.Set("WWW-Authenticate", "Bearer")
+		} else {
+			hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		h.writeError(sw, r, &requestError{status: http.StatusUnauthorized, name: nameUnauthorized,
+			detail: "this request needs the header Authorization: Bearer <token> with the server's token"}, errInfo{})
+		return
+	}
+	r = canonicalKeyPath(r)
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.unmatched(sw, r)
+		return
+	}
+	h.mux.ServeHTTP(sw, r)
+}
+
+// canonicalKeyPath rewrites the path of a request under /v1/kv/ or
+// /v1/history/ so that the key's slashes are escaped: the mux then neither
+// cleans nor redirects it, and {key...} is the key exactly as sent.
+func canonicalKeyPath(r *http.Request) *http.Request {
+	var prefix string
+	switch {
+	case strings.HasPrefix(r.URL.Path, kvPrefix):
+		prefix = kvPrefix
+	case strings.HasPrefix(r.URL.Path, historyPrefix):
+		prefix = historyPrefix
+	default:
+		return r
+	}
+	key := r.URL.Path[len(prefix):]
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = prefix + key
+	u.RawPath = prefix + url.PathEscape(key)
+	r2.URL = &u
+	return r2
+}
+
+// unmatched answers a request no route matched: 405 with Allow when the path
+// exists under another method, else 404; both as problems.
+func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
+	fallback, _ := h.mux.Handler(r)
+	rec := &headerRecorder{header: http.Header{}}
+	fallback.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		h.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
+			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, rec.header.Get("Allow"))}, errInfo{})
+	case http.StatusNotFound, 0:
+		h.writeError(w, r, &requestError{status: http.StatusNotFound, name: nameNotFound,
+			detail: "no route matches this path"}, errInfo{})
+	default:
+		fallback.ServeHTTP(w, r)
+	}
+}
+
+// authorized reports whether r carries the configured bearer token (or no
+// token is configured).
+func (h *handler) authorized(r *http.Request) bool {
+	if h.cfg.token == "" {
+		return true
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validRequestID accepts client ids of up to 64 printable ASCII characters.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records the status and size of a response, for the log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// headerRecorder catches what the mux's own 404 and 405 handlers write.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.header }
+func (r *headerRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *headerRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}

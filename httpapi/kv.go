@@ -1,0 +1,334 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vkvstore/vkv"
+)
+
+// setEntryHeaders sets the headers that describe e.
+func setEntryHeaders(w http.ResponseWriter, e *vkv.Entry) {
+	hd := w.Header()
+	hd.Set("ETag", e.Version.ETag())
+	hd.Set(HeaderVersion, e.Version.String())
+	if e.CreateVersion != 0 {
+		hd.Set(HeaderCreateVersion, e.CreateVersion.String())
+	}
+	if !e.ExpiresAt.IsZero() {
+		hd.Set(HeaderExpiresAt, e.ExpiresAt.UTC().Format(time.RFC3339Nano))
+	}
+}
+
+// writeJSON writes v as application/json with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// The API's own types always marshal.
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// get serves GET and HEAD /v1/kv/{key...}, with ?version=N for a past
+// version and If-None-Match for 304.
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	info := errInfo{key: &key}
+	if err := h.checkKey(key); err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	inm, err := parseTags(r, "If-None-Match", true)
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	v, at, err := queryVersion(r)
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	var e vkv.Entry
+	if at {
+		e, err = h.kv.GetAt(r.Context(), key, v)
+	} else {
+		e, err = h.kv.Get(r.Context(), key)
+	}
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	setEntryHeaders(w, &e)
+	if inm != nil && inm.matches(e.Version) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(e.Value)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(e.Value)
+	}
+}
+
+// readBody reads r's body up to limit bytes; more gives a 413 problem.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit, "")
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(limit, "")
+		}
+		return nil, badRequest(nameInvalidRequest, "the request body could not be read")
+	}
+	return b, nil
+}
+
+// put serves PUT /v1/kv/{key...}: 201 when the key was created, else 200.
+func (h *handler) put(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	key := r.PathValue("key")
+	info := errInfo{key: &key, prefer: preferRepresentation(r)}
+	if err := h.checkKey(key); err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	conds, err := parseWriteConds(r)
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	ttl, err := parseTTL(r.URL.Query().Get("ttl"))
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	var opts []vkv.WriteOption
+	if ttl > 0 {
+		opts = append(opts, vkv.WithTTL(ttl))
+	}
+	body, err := readBody(w, r, h.cfg.maxBodySize)
+	if err != nil {
+		var re *requestError
+		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
+			re.code = "value-too-large"
+		}
+		h.writeError(w, r, err, info)
+		return
+	}
+
+	var (
+		v       vkv.Version
+		created bool
+	)
+	switch kind, expected, viaHeader := conds.kind(); kind {
+	case condNone:
+		v, err = h.kv.Put(ctx, key, body, opts...)
+		if err == nil {
+			created = h.createdAt(ctx, key, v)
+		}
+	case condVersion:
+		v, err = h.kv.CompareAndSwap(ctx, key, expected, body, opts...)
+		if err != nil && viaHeader {
+			err = asPrecondition(err)
+		}
+		created = expected == 0
+	default:
+		v, err = h.kv.Update(ctx, func(tx vkv.Txn) error {
+			cur, err := txGet(tx, key)
+			if err != nil {
+				return err
+			}
+			if err := conds.check(key, cur); err != nil {
+				return err
+			}
+			created = cur == nil
+			return tx.Put(key, body, opts...)
+		})
+	}
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("ETag", v.ETag())
+	w.Header().Set(HeaderVersion, v.String())
+	writeJSON(w, status, WriteResult{Key: key, Version: v})
+}
+
+// createdAt reports whether the write of key at version v created it. A
+// failed read reports false (200 rather than 201).
+func (h *handler) createdAt(ctx context.Context, key string, v vkv.Version) bool {
+	e, err := h.kv.GetAt(ctx, key, v)
+	return err == nil && e.Version == v && e.CreateVersion == v
+}
+
+// txGet reads key in tx; an absent key gives nil and no error.
+func txGet(tx vkv.Txn, key string) (*vkv.Entry, error) {
+	e, err := tx.Get(key)
+	if errors.Is(err, vkv.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// delete serves DELETE /v1/kv/{key...}.
+func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	key := r.PathValue("key")
+	info := errInfo{key: &key, prefer: preferRepresentation(r)}
+	if err := h.checkKey(key); err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	conds, err := parseWriteConds(r)
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	var v vkv.Version
+	switch kind, expected, viaHeader := conds.kind(); kind {
+	case condNone:
+		v, err = h.kv.Delete(ctx, key)
+	case condVersion:
+		v, err = h.kv.CompareAndDelete(ctx, key, expected)
+		if err != nil && viaHeader {
+			err = asPrecondition(err)
+		}
+	default:
+		v, err = h.kv.Update(ctx, func(tx vkv.Txn) error {
+			cur, err := txGet(tx, key)
+			if err != nil {
+				return err
+			}
+			if err := conds.check(key, cur); err != nil {
+				return err
+			}
+			if cur == nil {
+				return vkv.ErrNotFound
+			}
+			return tx.Delete(key)
+		})
+	}
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	w.Header().Set(HeaderVersion, v.String())
+	writeJSON(w, http.StatusOK, WriteResult{Key: key, Version: v})
+}
+
+// intParam parses the non-negative integer query parameter name; absent
+// gives 0.
+func intParam(r *http.Request, name string) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, badRequest(nameInvalidRequest, fmt.Sprintf("the query parameter %s=%q is not a non-negative integer", name, s))
+	}
+	return n, nil
+}
+
+// list serves GET /v1/kv?prefix=P&after=K&limit=N.
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		h.writeError(w, r, err, errInfo{})
+		return
+	}
+	if limit == 0 {
+		limit = vkv.DefaultListLimit
+	}
+	limit = min(limit, vkv.MaxListLimit)
+	q := r.URL.Query()
+	entries, next, err := h.kv.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
+	if err != nil {
+		h.writeError(w, r, err, errInfo{})
+		return
+	}
+	res := ListResult{Items: make([]Item, 0, len(entries)), Next: next}
+	for i := range entries {
+		e := &entries[i]
+		res.Items = append(res.Items, Item{Key: e.Key, Version: e.Version, Value: nonNil(e.Value),
+			CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)})
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// history serves GET /v1/history/{key...}?limit=N.
+func (h *handler) history(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	info := errInfo{key: &key}
+	if err := h.checkKey(key); err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	if max := h.cfg.historyLimit; max > 0 && (limit == 0 || limit > max) {
+		limit = max
+	}
+	entries, err := h.kv.History(r.Context(), key, limit)
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	res := HistoryResult{Key: key, Versions: make([]HistoryVersion, 0, len(entries))}
+	for i := range entries {
+		e := &entries[i]
+		hv := HistoryVersion{Version: e.Version, Deleted: e.Deleted, CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)}
+		if !e.Deleted {
+			hv.Value = nonNil(e.Value)
+		}
+		res.Versions = append(res.Versions, hv)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// healthz serves GET /healthz, without authentication.
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if vr, ok := h.kv.(versioner); ok {
+		v, err := vr.CurrentVersion(r.Context())
+		if err != nil {
+			h.writeError(w, r, err, errInfo{})
+			return
+		}
+		w.Header().Set(HeaderStoreVersion, v.String())
+	}
+	writeJSON(w, http.StatusOK, Health{Status: "ok"})
+}
+
+// nonNil returns b, or an empty slice for nil, so that JSON shows "".
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

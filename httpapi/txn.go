@@ -1,0 +1,165 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/vkvstore/vkv"
+)
+
+// txn serves POST /v1/txn: every condition is expected and every op applied
+// in one vkv.KV.Update, which reads nothing and so never reruns.
+func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
+	info := errInfo{prefer: preferRepresentation(r), txn: true}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		h.writeError(w, r, &requestError{status: http.StatusUnsupportedMediaType, name: nameUnsupportedMediaType,
+			detail: "the body of POST /v1/txn must be sent as Content-Type: application/json"}, info)
+		return
+	}
+	body, err := readBody(w, r, h.cfg.maxTxnBodySize)
+	if err != nil {
+		var re *requestError
+		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
+			re.code = "txn-too-large"
+		}
+		h.writeError(w, r, err, info)
+		return
+	}
+	req, opts, err := h.decodeTxn(body)
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	v, err := h.kv.Update(r.Context(), func(tx vkv.Txn) error {
+		for _, c := range req.Conditions {
+			if err := tx.Expect(c.Key, *c.Version); err != nil {
+				return err
+			}
+		}
+		for i, op := range req.Ops {
+			var err error
+			if op.Op == "put" {
+				err = tx.Put(op.Key, *op.Value, opts[i]...)
+			} else {
+				err = tx.Delete(op.Key)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.writeError(w, r, err, info)
+		return
+	}
+	writeJSON(w, http.StatusOK, TxnResult{Version: v})
+}
+
+// decodeTxn parses and checks a transaction body. opts holds the write
+// options of each op.
+func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req TxnRequest
+	if err := dec.Decode(&req); err != nil {
+		return nil, nil, badRequest(nameInvalidRequest, "the body is not a valid transaction: "+jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, badRequest(nameInvalidRequest, "the body holds more than one JSON value")
+	}
+	if n := len(req.Ops); n > h.cfg.maxTxnOps {
+		limit := int64(h.cfg.maxTxnOps)
+		return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "too-many-ops",
+			limit: &limit, detail: fmt.Sprintf("the transaction has %d ops, more than the limit of %d", n, limit)}
+	}
+	if n := len(req.Conditions); n > h.cfg.maxTxnOps {
+		limit := int64(h.cfg.maxTxnOps)
+		return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "too-many-ops",
+			limit: &limit, detail: fmt.Sprintf("the transaction has %d conditions, more than the limit of %d", n, limit)}
+	}
+	for i, c := range req.Conditions {
+		if err := h.checkKey(c.Key); err != nil {
+			return nil, nil, err
+		}
+		if c.Version == nil {
+			key := c.Key
+			return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, key: &key,
+				detail: fmt.Sprintf("condition %d has no version", i)}
+		}
+	}
+	seen := make(map[string]bool, len(req.Ops))
+	opts := make([][]vkv.WriteOption, len(req.Ops))
+	for i, op := range req.Ops {
+		key := op.Key
+		bad := func(format string, args ...any) error {
+			return &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, key: &key,
+				detail: fmt.Sprintf("op %d: ", i) + fmt.Sprintf(format, args...)}
+		}
+		if err := h.checkKey(op.Key); err != nil {
+			return nil, nil, err
+		}
+		if seen[op.Key] {
+			return nil, nil, bad("key %q appears in more than one op", op.Key)
+		}
+		seen[op.Key] = true
+		switch op.Op {
+		case "put":
+			if op.Value == nil {
+				return nil, nil, bad("a put needs a value (base64, may be empty)")
+			}
+			ttl, err := parseTTL(op.TTL)
+			if err != nil {
+				var re *requestError
+				errors.As(err, &re)
+				re.key = &key
+				return nil, nil, err
+			}
+			if ttl > 0 {
+				opts[i] = []vkv.WriteOption{vkv.WithTTL(ttl)}
+			}
+		case "delete":
+			if op.Value != nil || op.TTL != "" {
+				return nil, nil, bad("a delete takes no value and no ttl")
+			}
+		default:
+			return nil, nil, bad("unknown op %q; want \"put\" or \"delete\"", op.Op)
+		}
+	}
+	return &req, opts, nil
+}
+
+// jsonProblem describes a JSON decoding error without Go type names.
+func jsonProblem(err error) string {
+	var (
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("member %q has the wrong type", te.Field)
+		}
+		return "a member has the wrong type"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body ends early"
+	}
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) {
+		return "a value is not valid base64"
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return strings.TrimPrefix(msg, "json: ")
+	}
+	return "invalid JSON"
+}

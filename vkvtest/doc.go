@@ -1,0 +1,64 @@
+// Package vkvtest is a conformance suite for implementations of vkv.KV, in
+// the spirit of testing/fstest.TestFS and nettest.TestConn.
+//
+// Every backend of vkv — the embedded *vkv.Store, the HTTP client, and any
+// later (for example distributed) backend — must behave the same way. An
+// implementation's own tests check that by calling Run with a function that
+// opens a new, empty KV:
+//
+//	func TestConformance(t *testing.T) {
+//		vkvtest.Run(t, func(t *testing.T) vkv.KV {
+//			s, err := vkv.Open("", &vkv.Options{InMemory: true})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return s
+//		})
+//	}
+//
+// Run uses nothing but the vkv.KV and vkv.Txn interfaces, so the suite can be
+// pointed at any backend. It runs one subtest per property, grouped by area,
+// and calls open once for every subtest; the KV is closed when the subtest
+// ends (Close must therefore be idempotent, which the suite also checks).
+//
+// The properties checked are:
+//
+//   - Plain: Get, Put, Delete, CompareAndSwap and CompareAndDelete semantics,
+//     including Version and CreateVersion bookkeeping, the fields of
+//     *vkv.ConflictError (Key, Expected, Actual, Current, Conflicts), that a
+//     failed condition writes nothing, round-trips of empty and binary values
+//     and of keys holding '/', spaces, unicode, 0x00 and 0xff, and that
+//     values are copied in and out (the caller owns them).
+//   - List: byte order, prefix filtering, the exclusive after cursor, paging
+//     with limit and next, the default and maximum page sizes, and that
+//     deleted keys are absent.
+//   - History: newest first, tombstones for deletes, limit; GetAt returns the
+//     newest write at or below a version, ErrNotFound where the key did not
+//     exist and ErrFutureVersion past the newest version handed out.
+//   - Txn: Update commits atomically under one version, Txn.Get sees the
+//     transaction's own writes, failed Expect conditions are all reported and
+//     write nothing, an error from fn is returned as is, fn is rerun when a
+//     key it read changed before commit, View sees a snapshot and is
+//     read-only, and a Txn used after its function returned fails with
+//     ErrTxnDone.
+//   - Invariants: versions strictly increase and are never handed out twice
+//     (also under concurrency, and in real-time order); no lost update with
+//     concurrent CompareAndSwap or Update increments; create-only
+//     CompareAndSwap admits exactly one creator; a failed transaction writes
+//     nothing and leaves no history.
+//   - TTL: expiring keys vanish from Get, List and conditions at expiry,
+//     may be re-created with expected version 0, carry ExpiresAt, and a
+//     negative TTL is rejected with ErrInvalidTTL.
+//   - Input: empty and oversized keys (ErrInvalidKey), oversized values
+//     (ErrValueTooLarge) and transactions (ErrTxnTooLarge), cancelled
+//     contexts (context.Canceled, nothing written), and use after Close
+//     (ErrClosed) all give typed errors, never a panic.
+//   - Concurrency: a mixed workload from several goroutines, meant to be run
+//     under the race detector.
+//
+// The suite assumes the defaults of the reference store where it has to
+// exceed a limit: keys of 1 MiB, values of 64 MiB and transactions of
+// 100 000 writes must all be rejected. It uses short TTLs (a few hundred
+// milliseconds) and moderate operation counts, so that it stays fast also
+// when run against a KV served over HTTP.
+package vkvtest

@@ -1,0 +1,252 @@
+package vkvtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vkvstore/vkv"
+)
+
+var inputCases = []testCase{
+	{"EmptyKey", testEmptyKey},
+	{"HugeKey", testHugeKey},
+	{"LargeValue", testLargeValue},
+	{"ValueTooLarge", testValueTooLarge},
+	{"TxnTooLarge", testTxnTooLarge},
+	{"CancelledContext", testCancelledContext},
+	{"Closed", testClosed},
+}
+
+const (
+	hugeKeySize   = 1 << 20  // a key no store accepts
+	hugeValueSize = 64 << 20 // a value no store accepts
+	hugeTxnOps    = 100_000  // a transaction no store accepts
+)
+
+// call runs f, turning a panic into a test failure naming what.
+func call(tb testing.TB, what string, f func() error) (err error) {
+	tb.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			tb.Errorf("%s panicked: %v", what, r)
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return f()
+}
+
+// keyOps returns every operation that takes a key, applied to key.
+func keyOps(ctx context.Context, kv vkv.KV, key string, value []byte) []struct {
+	what string
+	f    func() error
+} {
+	errOf := func(_ any, err error) error { return err }
+	inTxn := func(op func(tx vkv.Txn) error) func() error {
+		return func() error {
+			_, err := kv.Update(ctx, op)
+			return err
+		}
+	}
+	return []struct {
+		what string
+		f    func() error
+	}{
+		{"Get", func() error { return errOf(kv.Get(ctx, key)) }},
+		{"GetAt", func() error { return errOf(kv.GetAt(ctx, key, 1)) }},
+		{"History", func() error { return errOf(kv.History(ctx, key, 0)) }},
+		{"Put", func() error { return errOf(kv.Put(ctx, key, value)) }},
+		{"CompareAndSwap", func() error { return errOf(kv.CompareAndSwap(ctx, key, 0, value)) }},
+		{"Delete", func() error { return errOf(kv.Delete(ctx, key)) }},
+		{"CompareAndDelete", func() error { return errOf(kv.CompareAndDelete(ctx, key, 1)) }},
+		{"Txn.Get", inTxn(func(tx vkv.Txn) error { return errOf(tx.Get(key)) })},
+		{"Txn.Put", inTxn(func(tx vkv.Txn) error { return tx.Put(key, value) })},
+		{"Txn.Delete", inTxn(func(tx vkv.Txn) error { return tx.Delete(key) })},
+		{"Txn.Expect", inTxn(func(tx vkv.Txn) error {
+			if err := tx.Expect(key, 0); err != nil {
+				return err
+			}
+			return tx.Put("other", value)
+		})},
+		{"View Txn.Get", func() error {
+			return kv.View(ctx, func(tx vkv.Txn) error { return errOf(tx.Get(key)) })
+		}},
+	}
+}
+
+func testEmptyKey(t *testing.T, kv vkv.KV) {
+	for _, op := range keyOps(t.Context(), kv, "", []byte("x")) {
+		err := call(t, op.what+`("")`, op.f)
+		wantErrIs(t, op.what+`("")`, err, vkv.ErrInvalidKey)
+	}
+	wantNotFound(t, kv, "other")
+	if es, _, err := kv.List(t.Context(), "", "", 0); err != nil || len(es) != 0 {
+		t.Errorf("List after rejected writes = %d entries, %v; want none", len(es), err)
+	}
+}
+
+func testHugeKey(t *testing.T, kv vkv.KV) {
+	key := strings.Repeat("k", hugeKeySize)
+	for _, op := range keyOps(t.Context(), kv, key, []byte("x")) {
+		what := fmt.Sprintf("%s(key of %d bytes)", op.what, len(key))
+		err := call(t, what, op.f)
+		wantErrIs(t, what, err, vkv.ErrInvalidKey)
+	}
+	if es, _, err := kv.List(t.Context(), "", "", 0); err != nil || len(es) != 0 {
+		t.Errorf("List after rejected writes = %d entries, %v; want none", len(es), err)
+	}
+	// A long but reasonable key works.
+	long := strings.Repeat("long/", 200)
+	v := put(t, kv, long, "x")
+	wantGet(t, kv, entry(long, "x", v, v))
+}
+
+func testLargeValue(t *testing.T, kv vkv.KV) {
+	value := bytes.Repeat([]byte("0123456789abcdef\x00\xff"), 256<<10/18)
+	v, err := kv.Put(t.Context(), "big", value)
+	if err != nil {
+		t.Fatalf("Put(%q) with a value of %d bytes: %v", "big", len(value), err)
+	}
+	e := get(t, kv, "big")
+	if !bytes.Equal(e.Value, value) || e.Version != v {
+		t.Errorf("Get(%q) = %d bytes at version %d, want the %d bytes written at %d", "big", len(e.Value), e.Version, len(value), v)
+	}
+}
+
+func testValueTooLarge(t *testing.T, kv vkv.KV) {
+	ctx := t.Context()
+	v := put(t, kv, "k", "small")
+	value := make([]byte, hugeValueSize)
+	what := fmt.Sprintf("Put(%q, %d bytes)", "k", len(value))
+	err := call(t, what, func() error { _, err := kv.Put(ctx, "k", value); return err })
+	wantErrIs(t, what, err, vkv.ErrValueTooLarge)
+
+	what = fmt.Sprintf("Put(%q, %d bytes)", "new", len(value))
+	err = call(t, what, func() error { _, err := kv.Put(ctx, "new", value); return err })
+	wantErrIs(t, what, err, vkv.ErrValueTooLarge)
+
+	what = fmt.Sprintf("CompareAndSwap(%q, %d, %d bytes)", "k", v, len(value))
+	err = call(t, what, func() error { _, err := kv.CompareAndSwap(ctx, "k", v, value); return err })
+	wantErrIs(t, what, err, vkv.ErrValueTooLarge)
+
+	what = fmt.Sprintf("Update with Txn.Put(%q, %d bytes)", "new", len(value))
+	err = call(t, what, func() error {
+		_, err := kv.Update(ctx, func(tx vkv.Txn) error { return tx.Put("new", value) })
+		return err
+	})
+	wantErrIs(t, what, err, vkv.ErrValueTooLarge)
+
+	wantGet(t, kv, entry("k", "small", v, v))
+	wantNotFound(t, kv, "new")
+}
+
+func testTxnTooLarge(t *testing.T, kv vkv.KV) {
+	ctx := t.Context()
+	value := []byte("v")
+	what := fmt.Sprintf("Update with %d Txn.Puts", hugeTxnOps)
+	err := call(t, what, func() error {
+		_, err := kv.Update(ctx, func(tx vkv.Txn) error {
+			for i := range hugeTxnOps {
+				if err := tx.Put(keyf("big/%06d", i), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return err
+	})
+	wantErrIs(t, what, err, vkv.ErrTxnTooLarge)
+	wantNotFound(t, kv, "big/000000")
+	wantNotFound(t, kv, keyf("big/%06d", hugeTxnOps-1))
+	if es, _, err := kv.List(ctx, "big/", "", 1); err != nil || len(es) != 0 {
+		t.Errorf("List(%q) after the rejected transaction = %d entries, %v; want none", "big/", len(es), err)
+	}
+	// The store still works.
+	v := put(t, kv, "after", "x")
+	wantGet(t, kv, entry("after", "x", v, v))
+}
+
+func testCancelledContext(t *testing.T, kv vkv.KV) {
+	v := put(t, kv, "k", "x")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	errOf := func(_ any, err error) error { return err }
+	ran := false
+	for _, op := range []struct {
+		what string
+		f    func() error
+	}{
+		{"Get", func() error { return errOf(kv.Get(ctx, "k")) }},
+		{"GetAt", func() error { return errOf(kv.GetAt(ctx, "k", v)) }},
+		{"List", func() error { _, _, err := kv.List(ctx, "", "", 0); return err }},
+		{"History", func() error { return errOf(kv.History(ctx, "k", 0)) }},
+		{"View", func() error { return kv.View(ctx, func(tx vkv.Txn) error { return nil }) }},
+		{"Put", func() error { return errOf(kv.Put(ctx, "k", []byte("cancelled"))) }},
+		{"Put new key", func() error { return errOf(kv.Put(ctx, "new", []byte("cancelled"))) }},
+		{"CompareAndSwap", func() error { return errOf(kv.CompareAndSwap(ctx, "k", v, []byte("cancelled"))) }},
+		{"Delete", func() error { return errOf(kv.Delete(ctx, "k")) }},
+		{"CompareAndDelete", func() error { return errOf(kv.CompareAndDelete(ctx, "k", v)) }},
+		{"Update", func() error {
+			return errOf(kv.Update(ctx, func(tx vkv.Txn) error {
+				ran = true
+				if err := tx.Put("k", []byte("cancelled")); err != nil {
+					return err
+				}
+				return tx.Put("new", []byte("cancelled"))
+			}))
+		}},
+	} {
+		what := op.what + " with a cancelled context"
+		err := call(t, what, op.f)
+		wantErrIs(t, what, err, context.Canceled)
+	}
+	if ran {
+		t.Logf("Update ran fn with a cancelled context (allowed, but nothing may be written)")
+	}
+	wantGet(t, kv, entry("k", "x", v, v))
+	wantNotFound(t, kv, "new")
+	wantHistory(t, kv, "k", []vkv.Entry{entry("k", "x", v, v)})
+}
+
+func testClosed(t *testing.T, kv vkv.KV) {
+	ctx := t.Context()
+	v := put(t, kv, "k", "x")
+	if err := call(t, "Close", kv.Close); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := call(t, "Close", kv.Close); err != nil {
+		t.Errorf("Close a second time = %v, want nil", err)
+	}
+	errOf := func(_ any, err error) error { return err }
+	ran := false
+	for _, op := range []struct {
+		what string
+		f    func() error
+	}{
+		{"Get", func() error { return errOf(kv.Get(ctx, "k")) }},
+		{"Get missing", func() error { return errOf(kv.Get(ctx, "missing")) }},
+		{"GetAt", func() error { return errOf(kv.GetAt(ctx, "k", v)) }},
+		{"List", func() error { _, _, err := kv.List(ctx, "", "", 0); return err }},
+		{"History", func() error { return errOf(kv.History(ctx, "k", 0)) }},
+		{"View", func() error { return kv.View(ctx, func(tx vkv.Txn) error { ran = true; return nil }) }},
+		{"Put", func() error { return errOf(kv.Put(ctx, "k", []byte("y"))) }},
+		{"CompareAndSwap", func() error { return errOf(kv.CompareAndSwap(ctx, "k", v, []byte("y"))) }},
+		{"Delete", func() error { return errOf(kv.Delete(ctx, "k")) }},
+		{"CompareAndDelete", func() error { return errOf(kv.CompareAndDelete(ctx, "k", v)) }},
+		{"Update", func() error {
+			return errOf(kv.Update(ctx, func(tx vkv.Txn) error { ran = true; return tx.Put("k", []byte("y")) }))
+		}},
+	} {
+		what := op.what + " after Close"
+		err := call(t, what, op.f)
+		wantErrIs(t, what, err, vkv.ErrClosed)
+	}
+	if ran {
+		t.Logf("a transaction function ran after Close (allowed, but the call must fail with ErrClosed)")
+	}
+	if err := call(t, "Close", kv.Close); err != nil {
+		t.Errorf("Close a third time = %v, want nil", err)
+	}
+}

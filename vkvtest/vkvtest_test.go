@@ -1,0 +1,39 @@
+package vkvtest_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/vkvtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestStoreInMemory runs the suite against an in-memory embedded store.
+func TestStoreInMemory(t *testing.T) {
+	vkvtest.Run(t, func(t *testing.T) vkv.KV {
+		s, err := vkv.Open("", &vkv.Options{InMemory: true})
+		if err != nil {
+			t.Fatalf("Open in memory: %v", err)
+		}
+		return s
+	})
+}
+
+// TestStoreOnDisk runs the suite against an embedded store in a directory.
+func TestStoreOnDisk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("on-disk store skipped in -short mode")
+	}
+	vkvtest.Run(t, func(t *testing.T) vkv.KV {
+		s, err := vkv.Open(t.TempDir(), &vkv.Options{NoSync: true})
+		if err != nil {
+			t.Fatalf("Open(%q): %v", "dir", err)
+		}
+		return s
+	})
+}

@@ -1,0 +1,449 @@
+package vkv_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.uber.org/goleak"
+
+	"github.com/vkvstore/vkv"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func openStore(t testing.TB, dir string, o *vkv.Options) *vkv.Store {
+	t.Helper()
+	s, err := vkv.Open(dir, o)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", dir, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// ignoreExpiry compares entries without their expiry times.
+var ignoreExpiry = cmpopts.IgnoreFields(vkv.Entry{}, "ExpiresAt")
+
+// TestVersionNeverReused is invariant 1 across reopen and compaction: Badger
+// restores its own clock from the newest entry on disk, so after the newest
+// writes are deletes that compaction removes, its timestamps go back. vkv's
+// versions must not.
+func TestVersionNeverReused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	seen := map[vkv.Version]string{}
+	record := func(v vkv.Version, err error, what string) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if prev, ok := seen[v]; ok {
+			t.Fatalf("%s: version %d handed out twice (first to %s)", what, v, prev)
+		}
+		seen[v] = what
+	}
+	var last vkv.Version
+	for round := 0; round < 3; round++ {
+		s, err := vkv.Open(dir, &vkv.Options{HistoryVersions: 1})
+		if err != nil {
+			t.Fatalf("Open round %d: %v", round, err)
+		}
+		v, err := s.Put(ctx, "z", []byte(fmt.Sprint("value ", round)))
+		record(v, err, fmt.Sprintf("round %d Put z", round))
+		if v <= last {
+			t.Fatalf("round %d: Put gave version %d after %d", round, v, last)
+		}
+		v, err = s.Delete(ctx, "z")
+		record(v, err, fmt.Sprintf("round %d Delete z", round))
+		last = v
+		if err := vkv.CompactNow(s); err != nil {
+			t.Fatalf("CompactNow: %v", err)
+		}
+		if err := vkv.BadgerOf(s).Flatten(2); err != nil {
+			t.Fatalf("Flatten: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+}
+
+// TestWritesSurviveReopen is invariant 7: every acknowledged write, from
+// concurrent writers, is there after Close and Open.
+func TestWritesSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := vkv.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	want := map[string]vkv.Version{}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				k := fmt.Sprintf("w%d/%d", w, i)
+				v, err := s.Put(ctx, k, []byte(k))
+				if err != nil {
+					t.Errorf("Put(%q): %v", k, err)
+					return
+				}
+				mu.Lock()
+				want[k] = v
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, dir, nil)
+	got := map[string]vkv.Version{}
+	after := ""
+	for {
+		page, next, err := s.List(ctx, "", after, vkv.MaxListLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			got[e.Key] = e.Version
+			if string(e.Value) != e.Key {
+				t.Errorf("Get(%q) after reopen = %q", e.Key, e.Value)
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after reopen (-acknowledged +stored):\n%s", diff)
+	}
+	v, err := s.Put(ctx, "next", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, kv := range want {
+		if v <= kv {
+			t.Fatalf("version after reopen %d is not above %d of %q", v, kv, k)
+		}
+	}
+}
+
+// TestFailedTxnWritesNothingAfterReopen is invariant 4, checked on disk after
+// reopening.
+func TestFailedTxnWritesNothingAfterReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := vkv.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	va, _ := s.Put(ctx, "a", []byte("a1"))
+	_, err = s.Update(ctx, func(tx vkv.Txn) error {
+		tx.Put("a", []byte("a2"))
+		tx.Put("b", []byte("b1"))
+		tx.Delete("c")
+		tx.Expect("a", va)
+		return tx.Expect("b", 42)
+	})
+	var ce *vkv.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Update with a failing Expect: %v, want *ConflictError", err)
+	}
+	want := []vkv.Conflict{{Key: "b", Expected: 42, Actual: 0}}
+	if diff := cmp.Diff(want, ce.Conflicts); diff != "" {
+		t.Errorf("Conflicts (-want +got):\n%s", diff)
+	}
+	s.Close()
+	s = openStore(t, dir, nil)
+	e, err := s.Get(ctx, "a")
+	if err != nil || string(e.Value) != "a1" || e.Version != va {
+		t.Errorf("Get(a) after failed txn and reopen = %+v, %v; want a1 at %d", e, err, va)
+	}
+	if _, err := s.Get(ctx, "b"); !errors.Is(err, vkv.ErrNotFound) {
+		t.Errorf("Get(b) after failed txn and reopen: %v, want ErrNotFound", err)
+	}
+	h, _ := s.History(ctx, "a", 0)
+	if len(h) != 1 {
+		t.Errorf("History(a) has %d entries, want 1", len(h))
+	}
+	if v, _ := s.CurrentVersion(ctx); v != va {
+		t.Errorf("CurrentVersion = %d after a failed txn, want %d", v, va)
+	}
+}
+
+// TestHistoryRetention checks GetAt against a model for every version after
+// compaction, and ErrCompacted before the mark, also after reopening.
+func TestHistoryRetention(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const keep = 10
+	s, err := vkv.Open(dir, &vkv.Options{HistoryVersions: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// model[v] is the state of every key right after version v.
+	type state map[string]string
+	model := []state{{}}
+	cur := state{}
+	keys := []string{"a", "b", "c"}
+	for i := 0; i < 60; i++ {
+		k := keys[i%3]
+		var err error
+		if i%7 == 6 {
+			_, err = s.Delete(ctx, k)
+			if errors.Is(err, vkv.ErrNotFound) {
+				continue
+			}
+			delete(cur, k)
+		} else {
+			_, err = s.Put(ctx, k, []byte(strconv.Itoa(i)))
+			cur[k] = strconv.Itoa(i)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := state{}
+		for k, v := range cur {
+			next[k] = v
+		}
+		model = append(model, next)
+	}
+	if err := vkv.CompactNow(s); err != nil {
+		t.Fatal(err)
+	}
+	check := func(s *vkv.Store) {
+		last := vkv.Version(len(model) - 1)
+		oldest, _ := s.OldestVersion(ctx)
+		if want := last - keep + 1; oldest != want {
+			t.Fatalf("OldestVersion = %d, want %d", oldest, want)
+		}
+		for v := vkv.Version(0); v <= last; v++ {
+			for _, k := range keys {
+				e, err := s.GetAt(ctx, k, v)
+				if v < oldest {
+					var ce *vkv.CompactedError
+					if !errors.As(err, &ce) || ce.Oldest != oldest || !errors.Is(err, vkv.ErrCompacted) {
+						t.Errorf("GetAt(%q, %d) below the mark: %v, want CompactedError{Oldest: %d}", k, v, err, oldest)
+					}
+					continue
+				}
+				want, ok := model[v][k]
+				switch {
+				case !ok && !errors.Is(err, vkv.ErrNotFound):
+					t.Errorf("GetAt(%q, %d) = %q, %v; want ErrNotFound", k, v, e.Value, err)
+				case ok && (err != nil || string(e.Value) != want):
+					t.Errorf("GetAt(%q, %d) = %q, %v; want %q", k, v, e.Value, err, want)
+				}
+			}
+		}
+		for _, k := range keys {
+			h, err := s.History(ctx, k, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// At most one entry older than the mark survives per key.
+			older := 0
+			for _, e := range h {
+				if e.Version < oldest {
+					older++
+				}
+			}
+			if older > 1 {
+				t.Errorf("History(%q) keeps %d entries older than the mark %d: %+v", k, older, oldest, h)
+			}
+		}
+	}
+	check(s)
+	s.Close()
+	s = openStore(t, dir, &vkv.Options{HistoryVersions: keep})
+	check(s)
+}
+
+// TestExpiryIsADelete checks that the reaper turns an expired key into a
+// real delete with its own version, recorded in history.
+func TestExpiryIsADelete(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "", &vkv.Options{InMemory: true})
+	v, err := s.Put(ctx, "lease", []byte("holder"), vkv.WithTTL(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h, err := s.History(ctx, "lease", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) == 2 {
+			want := []vkv.Entry{
+				{Key: "lease", Version: h[0].Version, CreateVersion: v, Deleted: true},
+				{Key: "lease", Value: []byte("holder"), Version: v, CreateVersion: v},
+			}
+			if diff := cmp.Diff(want, h, ignoreExpiry); diff != "" {
+				t.Fatalf("History after expiry (-want +got):\n%s", diff)
+			}
+			if h[0].Version <= v {
+				t.Fatalf("expiry version %d is not after the write %d", h[0].Version, v)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired key not reaped within 5s; history %+v", h)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOpenLocked: a second Open of a directory in use fails at once.
+func TestOpenLocked(t *testing.T) {
+	dir := t.TempDir()
+	openStore(t, dir, nil)
+	done := make(chan error, 1)
+	go func() {
+		s, err := vkv.Open(dir, nil)
+		if err == nil {
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, vkv.ErrLocked) {
+			t.Fatalf("second Open: %v, want ErrLocked", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second Open hangs")
+	}
+}
+
+// TestTxnTooManyBytes: a transaction larger than one commit holds is refused
+// whole.
+func TestTxnTooManyBytes(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir(), &vkv.Options{NoSync: true})
+	val := make([]byte, 8<<10)
+	_, err := s.Update(ctx, func(tx vkv.Txn) error {
+		for i := 0; i < 500; i++ {
+			if err := tx.Put(fmt.Sprintf("k%03d", i), val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, vkv.ErrTxnTooLarge) {
+		t.Fatalf("Update of 4 MB inline values: %v, want ErrTxnTooLarge", err)
+	}
+	if page, _, _ := s.List(ctx, "", "", 10); len(page) != 0 {
+		t.Fatalf("refused transaction wrote %d keys", len(page))
+	}
+}
+
+// TestRSS measures the resident memory of an open store, empty and after
+// 100k 100-byte keys. It is a measurement, not a check: run it by hand with
+// VKV_RSS=1 go test -run TestRSS -v.
+func TestRSS(t *testing.T) {
+	if os.Getenv("VKV_RSS") == "" {
+		t.Skip("set VKV_RSS=1 to measure")
+	}
+	ctx := context.Background()
+	t.Logf("before open: %s", rss(t))
+	o := &vkv.Options{NoSync: true}
+	if mb, _ := strconv.Atoi(os.Getenv("VKV_RSS_MEMTABLE_MB")); mb > 0 {
+		o.MemTableSize = int64(mb) << 20
+	}
+	if kb, _ := strconv.Atoi(os.Getenv("VKV_RSS_BASETABLE_KB")); kb > 0 {
+		o.Badger = func(b badger.Options) badger.Options { return b.WithBaseTableSize(int64(kb) << 10) }
+	}
+	if os.Getenv("VKV_RSS_BADGER_DEFAULTS") != "" {
+		// Badger's own defaults (options.go DefaultOptions), for comparison.
+		o.MemTableSize = 64 << 20
+		o.BlockCacheSize = 256 << 20
+		o.Badger = func(b badger.Options) badger.Options {
+			return b.WithNumMemtables(5).WithCompression(options.Snappy).WithNumCompactors(4).
+				WithNumLevelZeroTables(5).WithNumLevelZeroTablesStall(15).WithValueThreshold(1 << 20)
+		}
+	}
+	s := openStore(t, t.TempDir(), o)
+	t.Logf("open, empty: %s", rss(t))
+	val := make([]byte, 100)
+	const n = 100_000
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				if _, err := s.Put(ctx, fmt.Sprintf("key%012d", i), val); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("after %d puts: %s", n, rss(t))
+	if p := os.Getenv("VKV_HEAP_PROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	for i := 0; i < n; i += 7 {
+		if _, err := s.Get(ctx, fmt.Sprintf("key%012d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("after reads: %s", rss(t))
+	runtime.GC()
+	t.Logf("after GC: %s", rss(t))
+}
+
+func rss(t testing.TB) string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	var out string
+	for _, line := range splitLines(string(b)) {
+		if len(line) > 6 && (line[:6] == "VmRSS:" || line[:6] == "VmHWM:") {
+			out += line + " "
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return out + fmt.Sprintf("GoHeapInuse=%dMB GoSys=%dMB", ms.HeapInuse>>20, ms.Sys>>20)
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}

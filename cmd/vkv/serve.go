@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/httpapi"
+)
+
+// Server timeouts. WriteTimeout bounds a whole response, so it is generous
+// enough for a large list or history page on a slow link.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	shutdownTimeout   = 30 * time.Second
+)
+
+// runServe is "vkv serve".
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vkv serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on")
+	dir := fs.String("dir", "./vkv-data", "`directory` of the store, created if missing")
+	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry (default: no authentication)")
+	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: vkv serve [flags]")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Serve a vkv store over HTTP (see docs/http.md). Stops gracefully on SIGINT or SIGTERM.")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var token string
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return fmt.Errorf("reading the token: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return fmt.Errorf("token file %s is empty", *tokenFile)
+		}
+	}
+
+	store, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, Logger: logger.With("component", "store")})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(store, httpapi.WithToken(token), httpapi.WithLogger(logger)),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "dir", *dir, "auth", token != "", "nosync", *noSync)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err = <-serveErr:
+		// Serve failed before any signal.
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			logger.Warn("shutdown did not finish in time; closing connections", "err", err)
+			srv.Close()
+		}
+		err = <-serveErr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if cerr := store.Close(); cerr != nil {
+		logger.Error("closing the store", "err", cerr)
+		if err == nil {
+			err = cerr
+		}
+	} else {
+		logger.Info("store closed")
+	}
+	return err
+}

@@ -9,3 +9,10 @@ func BadgerOf(s *Store) *badger.DB { return s.db }
 
 // CompactNow runs one history compaction pass.
 func CompactNow(s *Store) error { return s.compact() }
+
+// BadgerOptions returns the Badger options Open would use for dir and o, so
+// that benchmarks can run raw Badger with the very same settings.
+func BadgerOptions(dir string, o Options) badger.Options {
+	o = o.withDefaults()
+	return badgerOptions(dir, o, &loggerAdapter{l: o.Logger})
+}

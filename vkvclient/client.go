@@ -1,0 +1,416 @@
+package vkvclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/httpapi"
+)
+
+// maxURLKey is the longest key the client sends in a URL: longer keys cannot
+// be stored by any vkv store (the key layout holds at most 64000 bytes), and
+// a URL that long would overflow the server's header limit.
+const maxURLKey = 64000
+
+// expectContinueOver is the body size above which a request asks the server
+// with Expect: 100-continue before sending the body, so that a body over the
+// server's limit is refused without being transferred.
+const expectContinueOver = 256 << 10
+
+// Client is a vkv.KV served by a vkv server over HTTP. It is safe for
+// concurrent use.
+type Client struct {
+	base      string // endpoint without a trailing slash
+	hc        *http.Client
+	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
+	token     string
+	attempts  int
+	closed    atomic.Bool
+}
+
+var _ vkv.KV = (*Client)(nil)
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithToken sends "Authorization: Bearer <token>" with every request.
+func WithToken(token string) Option {
+	return func(c *Client) { c.token = token }
+}
+
+// WithHTTPClient makes the Client send its requests with hc instead of its
+// own tuned client. Close then leaves hc's connections alone.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc, c.transport = hc, nil
+		}
+	}
+}
+
+// WithMaxAttempts sets how often Update runs its function when keys it read
+// keep changing; n <= 0 keeps the default, 64.
+func WithMaxAttempts(n int) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.attempts = n
+		}
+	}
+}
+
+// New returns a Client for the server at endpoint, such as
+// "http://127.0.0.1:8080". It does not contact the server.
+func New(endpoint string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("vkvclient: endpoint: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("vkvclient: endpoint %q: want http://host:port or https://host:port", endpoint)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("vkvclient: endpoint %q has a query or fragment", endpoint)
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	c := &Client{
+		base:      strings.TrimRight(u.String(), "/"),
+		hc:        &http.Client{Transport: tr},
+		transport: tr,
+		attempts:  64,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c, nil
+}
+
+// Close releases the Client's idle connections. Later calls return
+// vkv.ErrClosed. Close is idempotent and always returns nil.
+func (c *Client) Close() error {
+	if c.closed.CompareAndSwap(false, true) && c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
+	return nil
+}
+
+// call describes one request.
+type call struct {
+	method  string
+	path    string // escaped path below the endpoint
+	query   url.Values
+	body    []byte
+	ctype   string
+	prefer  bool // send Prefer: return=representation
+	kind    opKind
+	key     string      // the key of the call, for errors
+	version vkv.Version // the version asked for (GetAt), for errors
+}
+
+// opKind tells error mapping what the request was.
+type opKind int
+
+const (
+	opRead opKind = iota
+	opWrite
+	opTxn
+)
+
+// do sends cl and returns the response, whose body the caller closes, for a
+// 2xx or 304 status; any other status is turned into an error.
+func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
+	if c.closed.Load() {
+		return nil, vkv.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	u := c.base + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	var body io.Reader
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("vkvclient: %w", err)
+	}
+	if cl.body != nil {
+		req.ContentLength = int64(len(cl.body))
+		if len(cl.body) == 0 {
+			req.Body = http.NoBody
+		}
+		if len(cl.body) > expectContinueOver {
+			req.Header.Set("Expect", "100-continue")
+		}
+	}
+	if cl.ctype != "" {
+		req.Header.Set("Content-Type", cl.ctype)
+	}
+	if cl.prefer {
+		req.Header.Set("Prefer", "return=representation")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("vkvclient: %s %s: %w", cl.method, cl.path, err)
+	}
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, c.responseError(resp, cl)
+}
+
+// keyPath is the escaped path of key under prefix; every byte that is not
+// unreserved is percent-encoded, '/' included.
+func keyPath(prefix, key string) string {
+	return prefix + url.PathEscape(key)
+}
+
+// checkKey refuses keys no server can take before they are put in a URL.
+func checkKey(key string) error {
+	if key == "" {
+		return &vkv.KeyError{Key: "", Reason: "empty"}
+	}
+	if len(key) > maxURLKey {
+		return &vkv.KeyError{Key: key[:64], Reason: fmt.Sprintf("longer than %d bytes", maxURLKey)}
+	}
+	return nil
+}
+
+// entryFromResponse builds the entry of key from a GET response.
+func entryFromResponse(key string, resp *http.Response) (vkv.Entry, error) {
+	e := vkv.Entry{Key: key}
+	var err error
+	if e.Version, err = vkv.ParseVersion(resp.Header.Get(httpapi.HeaderVersion)); err != nil {
+		return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderVersion, err)
+	}
+	if s := resp.Header.Get(httpapi.HeaderCreateVersion); s != "" {
+		if e.CreateVersion, err = vkv.ParseVersion(s); err != nil {
+			return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderCreateVersion, err)
+		}
+	}
+	if s := resp.Header.Get(httpapi.HeaderExpiresAt); s != "" {
+		if e.ExpiresAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderExpiresAt, err)
+		}
+	}
+	if e.Value, err = io.ReadAll(resp.Body); err != nil {
+		return vkv.Entry{}, fmt.Errorf("vkvclient: reading the value of %q: %w", key, err)
+	}
+	return e, nil
+}
+
+// Get returns the current entry of key, or vkv.ErrNotFound.
+func (c *Client) Get(ctx context.Context, key string) (vkv.Entry, error) {
+	return c.get(ctx, key, 0, false)
+}
+
+// GetAt returns key as it was at version v.
+func (c *Client) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entry, error) {
+	return c.get(ctx, key, v, true)
+}
+
+func (c *Client) get(ctx context.Context, key string, v vkv.Version, at bool) (vkv.Entry, error) {
+	if err := checkKey(key); err != nil {
+		return vkv.Entry{}, err
+	}
+	cl := call{method: http.MethodGet, path: keyPath("/v1/kv/", key), kind: opRead, key: key, version: v}
+	if at {
+		cl.query = url.Values{"version": {v.String()}}
+	}
+	resp, err := c.do(ctx, cl)
+	if err != nil {
+		return vkv.Entry{}, err
+	}
+	defer resp.Body.Close()
+	return entryFromResponse(key, resp)
+}
+
+// decodeJSON decodes the body of resp into v.
+func decodeJSON(resp *http.Response, v any) error {
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("vkvclient: decoding the response: %w", err)
+	}
+	return nil
+}
+
+// List returns a page of the entries under prefix after the key after.
+func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
+	q := url.Values{}
+	if prefix != "" {
+		q.Set("prefix", prefix)
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/kv", query: q, kind: opRead})
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	var res httpapi.ListResult
+	if err := decodeJSON(resp, &res); err != nil {
+		return nil, "", err
+	}
+	entries := make([]vkv.Entry, len(res.Items))
+	for i, it := range res.Items {
+		entries[i] = vkv.Entry{Key: it.Key, Value: it.Value, Version: it.Version, CreateVersion: it.CreateVersion}
+		if it.ExpiresAt != nil {
+			entries[i].ExpiresAt = *it.ExpiresAt
+		}
+	}
+	return entries, res.Next, nil
+}
+
+// History returns up to limit kept versions of key, newest first.
+func (c *Client) History(ctx context.Context, key string, limit int) ([]vkv.Entry, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	var q url.Values
+	if limit > 0 {
+		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: keyPath("/v1/history/", key), query: q, kind: opRead, key: key})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var res httpapi.HistoryResult
+	if err := decodeJSON(resp, &res); err != nil {
+		return nil, err
+	}
+	entries := make([]vkv.Entry, len(res.Versions))
+	for i, hv := range res.Versions {
+		entries[i] = vkv.Entry{Key: key, Value: hv.Value, Version: hv.Version, CreateVersion: hv.CreateVersion, Deleted: hv.Deleted}
+		if hv.ExpiresAt != nil {
+			entries[i].ExpiresAt = *hv.ExpiresAt
+		}
+	}
+	return entries, nil
+}
+
+// ttlParam checks the TTL of opts and returns it as a query value ("" for
+// none).
+func ttlParam(opts []vkv.WriteOption) (string, error) {
+	if len(opts) == 0 {
+		return "", nil
+	}
+	ttl := vkv.NewWriteOptions(opts...).TTL
+	if ttl < 0 {
+		return "", fmt.Errorf("%w: %v", vkv.ErrInvalidTTL, ttl)
+	}
+	if ttl == 0 {
+		return "", nil
+	}
+	return ttl.String(), nil
+}
+
+// write sends a PUT or DELETE and returns the new version.
+func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Version, value []byte, opts []vkv.WriteOption) (vkv.Version, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	q := url.Values{}
+	if expected != nil {
+		q.Set("version", expected.String())
+	}
+	ttl, err := ttlParam(opts)
+	if err != nil {
+		return 0, err
+	}
+	if ttl != "" {
+		q.Set("ttl", ttl)
+	}
+	cl := call{method: method, path: keyPath("/v1/kv/", key), query: q, kind: opWrite, key: key, prefer: expected != nil}
+	if method == http.MethodPut {
+		cl.body = value
+		if cl.body == nil {
+			cl.body = []byte{}
+		}
+		cl.ctype = "application/octet-stream"
+	}
+	resp, err := c.do(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var res httpapi.WriteResult
+	if err := decodeJSON(resp, &res); err != nil {
+		return 0, err
+	}
+	return res.Version, nil
+}
+
+// Put writes value to key unconditionally.
+func (c *Client) Put(ctx context.Context, key string, value []byte, opts ...vkv.WriteOption) (vkv.Version, error) {
+	return c.write(ctx, http.MethodPut, key, nil, value, opts)
+}
+
+// CompareAndSwap writes value to key if its version is expected (0: absent).
+func (c *Client) CompareAndSwap(ctx context.Context, key string, expected vkv.Version, value []byte, opts ...vkv.WriteOption) (vkv.Version, error) {
+	return c.write(ctx, http.MethodPut, key, &expected, value, opts)
+}
+
+// Delete removes key, or returns vkv.ErrNotFound.
+func (c *Client) Delete(ctx context.Context, key string) (vkv.Version, error) {
+	return c.write(ctx, http.MethodDelete, key, nil, nil, nil)
+}
+
+// CompareAndDelete removes key if its version is expected.
+func (c *Client) CompareAndDelete(ctx context.Context, key string, expected vkv.Version) (vkv.Version, error) {
+	return c.write(ctx, http.MethodDelete, key, &expected, nil, nil)
+}
+
+// storeVersion returns the server's newest version from /healthz; ok is
+// false when the server does not tell it.
+func (c *Client) storeVersion(ctx context.Context) (v vkv.Version, ok bool, err error) {
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/healthz", kind: opRead})
+	if err != nil {
+		return 0, false, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	s := resp.Header.Get(httpapi.HeaderStoreVersion)
+	if s == "" {
+		return 0, false, nil
+	}
+	v, err = vkv.ParseVersion(s)
+	if err != nil {
+		return 0, false, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderStoreVersion, err)
+	}
+	return v, true, nil
+}

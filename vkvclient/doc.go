@@ -1,0 +1,34 @@
+// Package vkvclient is a Go client for a vkv server: a vkv.KV over HTTP.
+//
+// # Basics
+//
+//	c, err := vkvclient.New("http://127.0.0.1:8080", vkvclient.WithToken(token))
+//	if err != nil { ... }
+//	defer c.Close()
+//	v, err := c.CompareAndSwap(ctx, "orders/17", 0, []byte("new"))
+//
+// A *Client implements vkv.KV with the semantics of the embedded *vkv.Store
+// (package vkvtest checks both): the same sentinel and typed errors come back
+// (a 409 problem becomes a *vkv.ConflictError with the same fields, 404
+// becomes vkv.ErrNotFound, 410 a *vkv.CompactedError, and so on); problems
+// with no vkv counterpart are a *ProblemError.
+//
+// # Transactions
+//
+// Update and View run their function against a snapshot: the first Get pins
+// the store's newest version (read from Vkv-Store-Version on /healthz) and
+// every Get reads at that version. Update buffers writes and commits them
+// with POST /v1/txn, sending the version of every key read as a condition
+// beside the function's own Expect conditions. When only read conditions
+// fail, the function is run again (at most 64 times, while ctx allows), as
+// the embedded store does. A server whose KV cannot tell its newest version
+// serves no snapshot: reads then see the latest data, and the read
+// conditions still make the commit safe.
+//
+// # Caveats
+//
+// One Client is safe for concurrent use and reuses its connections; Close it
+// to release them. Values passed in and returned are copied or owned by the
+// caller. A cancelled ctx aborts the request; a write whose request was sent
+// may still have been applied when ctx ends.
+package vkvclient

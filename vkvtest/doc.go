@@ -60,5 +60,7 @@
 // exceed a limit: keys of 1 MiB, values of 64 MiB and transactions of
 // 100 000 writes must all be rejected. It uses short TTLs (a few hundred
 // milliseconds) and moderate operation counts, so that it stays fast also
-// when run against a KV served over HTTP.
+// when run against a KV served over HTTP. The TTL tests measure expiry on the
+// test's own clock, so a remote KV's clock must agree with it to within about
+// 250 milliseconds (and ExpiresAt to within a second).
 package vkvtest

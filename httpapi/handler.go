@@ -74,13 +74,14 @@ func requestID(ctx context.Context) string {
 // dispatches to the routes; unknown paths and methods get problems.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	path := r.URL.EscapedPath()
 	id := r.Header.Get(HeaderRequestID)
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
 	w.Header().Set(HeaderRequestID, id)
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-	ctx = context.WithValue(ctx, origPathKey{}, r.URL.EscapedPath())
+	ctx = context.WithValue(ctx, origPathKey{}, path)
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
@@ -96,7 +97,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.EscapedPath()), slog.Int("status", sw.code()),
+			slog.String("path", path), slog.Int("status", sw.code()),
 			slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr))
 	}()
@@ -137,9 +138,16 @@ func canonicalKeyPath(r *http.Request) *http.Request {
 	*r2 = *r
 	u := *r.URL
 	u.Path = prefix + key
-	u.RawPath = prefix + url.PathEscape(key)
+	u.RawPath = prefix + EscapeKey(key)
 	r2.URL = &u
 	return r2
+}
+
+// EscapeKey percent-encodes key for a path under /v1/kv/ or /v1/history/:
+// every byte that is not unreserved, '/' and '.' included, so that no client,
+// proxy or mux cleans the path or treats the key as more than one segment.
+func EscapeKey(key string) string {
+	return strings.ReplaceAll(url.PathEscape(key), ".", "%2E")
 }
 
 // unmatched answers a request no route matched: 405 with Allow when the path

@@ -171,7 +171,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", v.ETag())
 	w.Header().Set(HeaderVersion, v.String())
-	writeJSON(w, status, WriteResult{Key: key, Version: v})
+	writeJSON(w, status, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
 }
 
 // createdAt reports whether the write of key at version v created it. A
@@ -236,7 +236,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set(HeaderVersion, v.String())
-	writeJSON(w, http.StatusOK, WriteResult{Key: key, Version: v})
+	writeJSON(w, http.StatusOK, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
 }
 
 // intParam parses the non-negative integer query parameter name; absent
@@ -270,10 +270,10 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, errInfo{})
 		return
 	}
-	res := ListResult{Items: make([]Item, 0, len(entries)), Next: next}
+	res := ListResult{Items: make([]Item, 0, len(entries)), Next: next, NextBase64: KeyBytes(next)}
 	for i := range entries {
 		e := &entries[i]
-		res.Items = append(res.Items, Item{Key: e.Key, Version: e.Version, Value: nonNil(e.Value),
+		res.Items = append(res.Items, Item{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, Value: nonNil(e.Value),
 			CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)})
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -300,7 +300,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	res := HistoryResult{Key: key, Versions: make([]HistoryVersion, 0, len(entries))}
+	res := HistoryResult{Key: key, KeyBase64: KeyBytes(key), Versions: make([]HistoryVersion, 0, len(entries))}
 	for i := range entries {
 		e := &entries[i]
 		hv := HistoryVersion{Version: e.Version, Deleted: e.Deleted, CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)}

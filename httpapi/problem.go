@@ -160,7 +160,7 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 				conflicts = []vkv.Conflict{{Key: ce.Key, Expected: ce.Expected, Actual: ce.Actual, Current: ce.Current}}
 			}
 			for _, c := range conflicts {
-				it := ConflictItem{Key: c.Key, ExpectedVersion: c.Expected, CurrentVersion: c.Actual}
+				it := ConflictItem{Key: c.Key, KeyBase64: KeyBytes(c.Key), ExpectedVersion: c.Expected, CurrentVersion: c.Actual}
 				if info.prefer && c.Current != nil {
 					it.CurrentValue = valuePtr(c.Current.Value)
 					it.CurrentCreateVersion = c.Current.CreateVersion
@@ -224,6 +224,9 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 		set(http.StatusInternalServerError, nameInternal, "the server failed to handle the request; the log has the details under the request id")
 		p.Key = nil
 		return p, true
+	}
+	if p.Key != nil {
+		p.KeyBase64 = KeyBytes(*p.Key)
 	}
 	return p, false
 }

@@ -81,6 +81,12 @@ func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, erro
 		return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "too-many-ops",
 			limit: &limit, detail: fmt.Sprintf("the transaction has %d ops, more than the limit of %d", n, limit)}
 	}
+	for i := range req.Conditions {
+		req.Conditions[i].Key = WireKey(req.Conditions[i].Key, req.Conditions[i].KeyBase64)
+	}
+	for i := range req.Ops {
+		req.Ops[i].Key = WireKey(req.Ops[i].Key, req.Ops[i].KeyBase64)
+	}
 	if n := len(req.Conditions); n > h.cfg.maxTxnOps {
 		limit := int64(h.cfg.maxTxnOps)
 		return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "too-many-ops",

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"github.com/vkvstore/vkv"
 )
@@ -27,15 +28,40 @@ const (
 // follows it.
 const ProblemTypeBase = "https://github.com/vkvstore/vkv/blob/main/docs/problems.md#"
 
+// Keys in JSON. A JSON string cannot hold bytes that are not UTF-8, so every
+// member "key" (and "next") has a sibling "keyBase64" ("nextBase64") that is
+// sent only when the key is not valid UTF-8; it then holds the exact key,
+// and "key" a lossy rendering for humans. Requests may send "keyBase64"
+// instead of "key".
+
+// KeyBytes returns the keyBase64 member to send beside key: nil when key is
+// valid UTF-8.
+func KeyBytes(key string) []byte {
+	if utf8.ValidString(key) {
+		return nil
+	}
+	return []byte(key)
+}
+
+// WireKey returns the key a pair of "key" and "keyBase64" members holds.
+func WireKey(key string, keyBase64 []byte) string {
+	if keyBase64 != nil {
+		return string(keyBase64)
+	}
+	return key
+}
+
 // WriteResult is the body of a successful PUT or DELETE.
 type WriteResult struct {
-	Key     string      `json:"key"`
-	Version vkv.Version `json:"version"`
+	Key       string      `json:"key"`
+	KeyBase64 []byte      `json:"keyBase64,omitempty"`
+	Version   vkv.Version `json:"version"`
 }
 
 // Item is one entry of a list page. Value is base64 in JSON.
 type Item struct {
 	Key           string      `json:"key"`
+	KeyBase64     []byte      `json:"keyBase64,omitempty"`
 	Version       vkv.Version `json:"version"`
 	Value         []byte      `json:"value"`
 	CreateVersion vkv.Version `json:"createVersion,omitempty"`
@@ -45,8 +71,9 @@ type Item struct {
 // ListResult is the body of GET /v1/kv. Next is the key to pass as after for
 // the following page; it is empty (and omitted) when no entries remain.
 type ListResult struct {
-	Items []Item `json:"items"`
-	Next  string `json:"next,omitempty"`
+	Items      []Item `json:"items"`
+	Next       string `json:"next,omitempty"`
+	NextBase64 []byte `json:"nextBase64,omitempty"`
 }
 
 // HistoryVersion is one version in a history. Value is base64 in JSON, null
@@ -61,8 +88,9 @@ type HistoryVersion struct {
 
 // HistoryResult is the body of GET /v1/history/{key}, newest first.
 type HistoryResult struct {
-	Key      string           `json:"key"`
-	Versions []HistoryVersion `json:"versions"`
+	Key       string           `json:"key"`
+	KeyBase64 []byte           `json:"keyBase64,omitempty"`
+	Versions  []HistoryVersion `json:"versions"`
 }
 
 // TxnRequest is the body of POST /v1/txn.
@@ -74,18 +102,20 @@ type TxnRequest struct {
 // TxnCondition requires Key to be at Version (0: absent) at commit.
 // Version is a pointer so that a missing version is told from 0.
 type TxnCondition struct {
-	Key     string       `json:"key"`
-	Version *vkv.Version `json:"version"`
+	Key       string       `json:"key"`
+	KeyBase64 []byte       `json:"keyBase64,omitempty"`
+	Version   *vkv.Version `json:"version"`
 }
 
 // TxnOp is one write of a transaction: Op is "put" or "delete". A put needs
 // Value (base64, may be empty) and may have TTL, a Go duration or a number of
 // seconds.
 type TxnOp struct {
-	Op    string  `json:"op"`
-	Key   string  `json:"key"`
-	Value *[]byte `json:"value,omitempty"`
-	TTL   string  `json:"ttl,omitempty"`
+	Op        string  `json:"op"`
+	Key       string  `json:"key"`
+	KeyBase64 []byte  `json:"keyBase64,omitempty"`
+	Value     *[]byte `json:"value,omitempty"`
+	TTL       string  `json:"ttl,omitempty"`
 }
 
 // TxnResult is the body of a successful POST /v1/txn.
@@ -103,6 +133,7 @@ type Health struct {
 // Prefer: return=representation, and only when the key exists.
 type ConflictItem struct {
 	Key                  string      `json:"key"`
+	KeyBase64            []byte      `json:"keyBase64,omitempty"`
 	ExpectedVersion      vkv.Version `json:"expectedVersion"`
 	CurrentVersion       vkv.Version `json:"currentVersion"`
 	CurrentValue         *[]byte     `json:"currentValue,omitempty"`
@@ -121,6 +152,9 @@ type Problem struct {
 
 	// Key is the key the problem is about, where one applies.
 	Key *string `json:"key,omitempty"`
+	// KeyBase64 is the key in base64, sent beside Key when the key is not
+	// valid UTF-8 (see KeyBytes).
+	KeyBase64 []byte `json:"keyBase64,omitempty"`
 	// ExpectedVersion is the version a failed condition asked for (conflict).
 	ExpectedVersion *vkv.Version `json:"expectedVersion,omitempty"`
 	// CurrentVersion is the key's version when a condition failed (0 when

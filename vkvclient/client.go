@@ -93,8 +93,11 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	c := &Client{
-		base:      strings.TrimRight(u.String(), "/"),
-		hc:        &http.Client{Transport: tr},
+		base: strings.TrimRight(u.String(), "/"),
+		hc: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			// The API never redirects; a redirect would turn a PUT into a GET.
+			return http.ErrUseLastResponse
+		}},
 		transport: tr,
 		attempts:  64,
 	}
@@ -190,10 +193,9 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 	return nil, c.responseError(resp, cl)
 }
 
-// keyPath is the escaped path of key under prefix; every byte that is not
-// unreserved is percent-encoded, '/' included.
+// keyPath is the escaped path of key under prefix.
 func keyPath(prefix, key string) string {
-	return prefix + url.PathEscape(key)
+	return prefix + httpapi.EscapeKey(key)
 }
 
 // checkKey refuses keys no server can take before they are put in a URL.
@@ -287,12 +289,12 @@ func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]v
 	}
 	entries := make([]vkv.Entry, len(res.Items))
 	for i, it := range res.Items {
-		entries[i] = vkv.Entry{Key: it.Key, Value: it.Value, Version: it.Version, CreateVersion: it.CreateVersion}
+		entries[i] = vkv.Entry{Key: httpapi.WireKey(it.Key, it.KeyBase64), Value: it.Value, Version: it.Version, CreateVersion: it.CreateVersion}
 		if it.ExpiresAt != nil {
 			entries[i].ExpiresAt = *it.ExpiresAt
 		}
 	}
-	return entries, res.Next, nil
+	return entries, httpapi.WireKey(res.Next, res.NextBase64), nil
 }
 
 // History returns up to limit kept versions of key, newest first.

@@ -46,7 +46,7 @@ func (c *Client) responseError(resp *http.Response, cl call) error {
 	pe := &ProblemError{StatusCode: resp.StatusCode, Problem: p}
 	key := cl.key
 	if p.Key != nil {
-		key = *p.Key
+		key = httpapi.WireKey(*p.Key, p.KeyBase64)
 	}
 	switch p.Name() {
 	case "conflict":
@@ -127,8 +127,9 @@ func conflictFromProblem(p *httpapi.Problem, key string) *vkv.ConflictError {
 	var cs []vkv.Conflict
 	if len(p.Conflicts) > 0 {
 		for _, it := range p.Conflicts {
-			cs = append(cs, vkv.Conflict{Key: it.Key, Expected: it.ExpectedVersion, Actual: it.CurrentVersion,
-				Current: currentEntry(it.Key, it.CurrentVersion, it.CurrentValue, it.CurrentCreateVersion, it)})
+			k := httpapi.WireKey(it.Key, it.KeyBase64)
+			cs = append(cs, vkv.Conflict{Key: k, Expected: it.ExpectedVersion, Actual: it.CurrentVersion,
+				Current: currentEntry(k, it.CurrentVersion, it.CurrentValue, it.CurrentCreateVersion, it)})
 		}
 	} else {
 		c := vkv.Conflict{Key: key}

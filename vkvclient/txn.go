@@ -2,6 +2,7 @@ package vkvclient
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,7 +167,7 @@ func (t *clientTxn) Expect(key string, v vkv.Version) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	t.expects = append(t.expects, httpapi.TxnCondition{Key: key, Version: &v})
+	t.expects = append(t.expects, httpapi.TxnCondition{Key: key, KeyBase64: httpapi.KeyBytes(key), Version: &v})
 	return nil
 }
 
@@ -245,15 +246,15 @@ func (c *Client) commit(ctx context.Context, tx *clientTxn) (v vkv.Version, ce *
 	req.Conditions = append(req.Conditions, tx.expects...)
 	for _, k := range tx.readOrder {
 		v := tx.reads[k]
-		req.Conditions = append(req.Conditions, httpapi.TxnCondition{Key: k, Version: &v})
+		req.Conditions = append(req.Conditions, httpapi.TxnCondition{Key: k, KeyBase64: httpapi.KeyBytes(k), Version: &v})
 	}
 	for _, op := range tx.ops {
 		if op.del {
-			req.Ops = append(req.Ops, httpapi.TxnOp{Op: "delete", Key: op.key})
+			req.Ops = append(req.Ops, httpapi.TxnOp{Op: "delete", Key: op.key, KeyBase64: httpapi.KeyBytes(op.key)})
 			continue
 		}
 		val := op.value
-		o := httpapi.TxnOp{Op: "put", Key: op.key, Value: &val}
+		o := httpapi.TxnOp{Op: "put", Key: op.key, KeyBase64: httpapi.KeyBytes(op.key), Value: &val}
 		if op.ttl > 0 {
 			o.TTL = op.ttl.String()
 		}
@@ -269,7 +270,7 @@ func (c *Client) commit(ctx context.Context, tx *clientTxn) (v vkv.Version, ce *
 		if errors.As(err, &ce) {
 			return 0, ce, nil
 		}
-		return 0, nil, err
+		return 0, nil, valueTooLarge(tx, err)
 	}
 	defer resp.Body.Close()
 	var res httpapi.TxnResult
@@ -277,4 +278,21 @@ func (c *Client) commit(ctx context.Context, tx *clientTxn) (v vkv.Version, ce *
 		return 0, nil, err
 	}
 	return res.Version, nil, nil
+}
+
+// valueTooLarge turns a transaction refused for its size into the
+// vkv.ErrValueTooLarge the store gives at Txn.Put when one value alone could
+// never be sent in a transaction body (the body limit is above the value
+// limit); other errors are returned as they are.
+func valueTooLarge(tx *clientTxn, err error) error {
+	var le *vkv.LimitError
+	if !errors.As(err, &le) || !errors.Is(err, vkv.ErrTxnTooLarge) || le.Limit <= 0 {
+		return err
+	}
+	for _, op := range tx.ops {
+		if n := base64.StdEncoding.EncodedLen(len(op.value)); !op.del && n > le.Limit {
+			return &vkv.LimitError{Err: vkv.ErrValueTooLarge, Key: op.key, Size: len(op.value), Limit: le.Limit}
+		}
+	}
+	return err
 }

@@ -16,3 +16,6 @@ func BadgerOptions(dir string, o Options) badger.Options {
 	o = o.withDefaults()
 	return badgerOptions(dir, o, &loggerAdapter{l: o.Logger})
 }
+
+// WithoutReaper returns o with the TTL reaper turned off.
+func WithoutReaper(o Options) Options { o.noReap = true; return o }

@@ -14,9 +14,12 @@ import (
 // reclaims space. All three stop when the store closes.
 
 func (s *Store) startMaintenance() {
-	s.bg.Add(2)
-	go s.reapLoop()
+	s.bg.Add(1)
 	go s.compactLoop()
+	if !s.opts.noReap {
+		s.bg.Add(1)
+		go s.reapLoop()
+	}
 	if !s.opts.InMemory {
 		s.bg.Add(1)
 		go s.gcLoop()

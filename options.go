@@ -78,6 +78,9 @@ type Options struct {
 	// for tuning not covered above. Settings that break the store's
 	// guarantees (such as SyncWrites when NoSync is false) are overridden.
 	Badger func(badger.Options) badger.Options
+
+	// noReap turns the TTL reaper off, for tests of expired but unreaped keys.
+	noReap bool
 }
 
 // DefaultOptions returns the options a zero Options stands for, spelled out.

@@ -447,3 +447,58 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// TestExpiredBeforeReaped is invariant 5 with the reaper off: an expired key
+// is invisible to Get, List and conditions before anything deletes it, and a
+// write over it first records the expiry under its own version.
+func TestExpiredBeforeReaped(t *testing.T) {
+	ctx := context.Background()
+	o := vkv.WithoutReaper(vkv.Options{InMemory: true})
+	s := openStore(t, "", &o)
+	v1, err := s.Put(ctx, "lock", []byte("old holder"), vkv.WithTTL(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "other", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(40 * time.Millisecond)
+
+	if _, err := s.Get(ctx, "lock"); !errors.Is(err, vkv.ErrNotFound) {
+		t.Errorf("Get(expired) = %v, want ErrNotFound", err)
+	}
+	page, _, err := s.List(ctx, "", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1 || page[0].Key != "other" {
+		t.Errorf("List shows %+v, want only \"other\"", page)
+	}
+	_, err = s.CompareAndSwap(ctx, "lock", v1, []byte("stale holder"))
+	var ce *vkv.ConflictError
+	if !errors.As(err, &ce) || ce.Actual != 0 || ce.Current != nil {
+		t.Fatalf("CAS expecting the expired version: %v, want ConflictError with Actual 0", err)
+	}
+	if _, err := s.CompareAndDelete(ctx, "lock", v1); !errors.As(err, &ce) {
+		t.Fatalf("CompareAndDelete expecting the expired version: %v, want ConflictError", err)
+	}
+	if _, err := s.Delete(ctx, "lock"); !errors.Is(err, vkv.ErrNotFound) {
+		t.Fatalf("Delete(expired): %v, want ErrNotFound", err)
+	}
+	v3, err := s.CompareAndSwap(ctx, "lock", 0, []byte("new holder"))
+	if err != nil {
+		t.Fatalf("create-only over an expired key: %v", err)
+	}
+	h, err := s.History(ctx, "lock", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []vkv.Entry{
+		{Key: "lock", Value: []byte("new holder"), Version: v3, CreateVersion: v3},
+		{Key: "lock", Version: v3 - 1, CreateVersion: v1, Deleted: true},
+		{Key: "lock", Value: []byte("old holder"), Version: v1, CreateVersion: v1},
+	}
+	if diff := cmp.Diff(want, h, ignoreExpiry); diff != "" {
+		t.Errorf("History (-want +got):\n%s", diff)
+	}
+}

@@ -364,6 +364,24 @@ func testValueOwnership(t *testing.T, kv vkv.KV) {
 	wantGet(t, kv, want)
 	wantHistory(t, kv, "k", []vkv.Entry{want, entry("k", "hello", v, v)})
 
+	// So is the Current entry of a conflict.
+	_, err = kv.CompareAndSwap(ctx, "k", v, []byte("stale"))
+	var ce *vkv.ConflictError
+	if !errors.As(err, &ce) || ce.Current == nil {
+		t.Fatalf("CompareAndSwap(%q, %d) with a stale version: %v, want a *vkv.ConflictError with Current", "k", v, err)
+	}
+	for i := range ce.Current.Value {
+		ce.Current.Value[i] = 'C'
+	}
+	for _, c := range ce.Conflicts {
+		if c.Current != nil {
+			for i := range c.Current.Value {
+				c.Current.Value[i] = 'C'
+			}
+		}
+	}
+	wantGet(t, kv, want)
+
 	// Values read in a transaction are owned by the caller too.
 	err = kv.View(ctx, func(tx vkv.Txn) error {
 		e, err := tx.Get("k")

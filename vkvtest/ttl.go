@@ -48,6 +48,7 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 	put(t, kv, "ttl/keep", "stays")
 	t0 := time.Now()
 	vput := put(t, kv, "ttl/put", "x", vkv.WithTTL(shortTTL))
+	vput2 := put(t, kv, "ttl/put2", "x", vkv.WithTTL(shortTTL))
 	vcas, err := kv.CompareAndSwap(ctx, "ttl/cas", 0, []byte("x"), vkv.WithTTL(shortTTL))
 	if err != nil {
 		t.Fatalf("CompareAndSwap(%q, 0) with TTL: %v", "ttl/cas", err)
@@ -59,8 +60,8 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 		t.Fatalf("Update with Txn.Put(%q) with TTL: %v", "ttl/tx", err)
 	}
 	t1 := time.Now()
-	versions := map[string]vkv.Version{"ttl/put": vput, "ttl/cas": vcas, "ttl/tx": vtx}
-	expiring := []string{"ttl/cas", "ttl/put", "ttl/tx"}
+	versions := map[string]vkv.Version{"ttl/put": vput, "ttl/put2": vput2, "ttl/cas": vcas, "ttl/tx": vtx}
+	expiring := []string{"ttl/cas", "ttl/put", "ttl/put2", "ttl/tx"}
 
 	// Before expiry: visible, with ExpiresAt set. The expiry is measured on
 	// the test's clock: the writes committed by t1, so they expire by
@@ -84,8 +85,8 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 	if es, _, err := kv.List(ctx, "ttl/", "", 0); err != nil {
 		t.Errorf("List(%q): %v", "ttl/", err)
 	} else if time.Now().Before(t0.Add(shortTTL - 50*time.Millisecond)) {
-		if got := keysOf(es); !slices.Equal(got, []string{"ttl/cas", "ttl/keep", "ttl/put", "ttl/tx"}) {
-			t.Errorf("List(%q) before expiry = %q, want all four keys", "ttl/", got)
+		if got := keysOf(es); !slices.Equal(got, []string{"ttl/cas", "ttl/keep", "ttl/put", "ttl/put2", "ttl/tx"}) {
+			t.Errorf("List(%q) before expiry = %q, want all five keys", "ttl/", got)
 		}
 		for _, e := range es {
 			if e.Key != "ttl/keep" && e.ExpiresAt.IsZero() {
@@ -145,7 +146,8 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 	}
 
 	// An expired key can be created again: with CompareAndSwap expecting 0,
-	// and in a transaction expecting 0.
+	// in a transaction expecting 0, and with Put; each starts a new life
+	// (CreateVersion is the new version).
 	v, err := kv.CompareAndSwap(ctx, "ttl/put", 0, []byte("again"))
 	if err != nil {
 		t.Fatalf("CompareAndSwap(%q, 0) re-creating the expired key: %v", "ttl/put", err)
@@ -167,7 +169,57 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 		t.Fatalf("Update expecting the expired key %q absent: %v", "ttl/tx", err)
 	}
 	wantGet(t, kv, entry("ttl/tx", "again", v, v))
-	wantGet(t, kv, entry("ttl/keep", "stays", get(t, kv, "ttl/keep").Version, get(t, kv, "ttl/keep").Version))
+	v = put(t, kv, "ttl/put2", "again")
+	wantGet(t, kv, entry("ttl/put2", "again", v, v))
+	keep := get(t, kv, "ttl/keep")
+	wantGet(t, kv, entry("ttl/keep", "stays", keep.Version, keep.Version))
+
+	// The expired key is deleted by a real delete with its own version,
+	// recorded in history; GetAt still answers for the versions at which the
+	// key was live.
+	vcas = versions["ttl/cas"]
+	deadline := time.Now().Add(expiryDeadline)
+	for {
+		h := history(t, kv, "ttl/cas")
+		checkHistoryOrder(t, "ttl/cas", h)
+		if len(h) == 0 || h[len(h)-1].Version != vcas {
+			t.Fatalf("History(%q) = %+v, want the write at version %d last", "ttl/cas", h, vcas)
+		}
+		if len(h) > 1 {
+			if len(h) != 2 || !h[0].Deleted || h[0].Version <= vcas {
+				t.Errorf("History(%q) = %+v, want one tombstone after the write at %d", "ttl/cas", h, vcas)
+			} else if _, err := kv.GetAt(ctx, "ttl/cas", h[0].Version); !errors.Is(err, vkv.ErrNotFound) {
+				t.Errorf("GetAt(%q, %d) at the expiry's tombstone: %v, want ErrNotFound", "ttl/cas", h[0].Version, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("History(%q) has no tombstone %v after the key expired; an expired key must later be deleted with its own version", "ttl/cas", expiryDeadline)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if e, err := kv.GetAt(ctx, "ttl/cas", vcas); err != nil || string(e.Value) != "x" || e.Version != vcas {
+		t.Errorf("GetAt(%q, %d) = %q at %d, %v; want the write made at that version", "ttl/cas", vcas, e.Value, e.Version, err)
+	}
+	// Writing the re-created keys left history in order, too.
+	for _, k := range []string{"ttl/put", "ttl/put2", "ttl/tx"} {
+		checkHistoryOrder(t, k, history(t, kv, k))
+	}
+}
+
+// checkHistoryOrder checks that h, the history of key, is newest first with
+// distinct versions and that its entries name key.
+func checkHistoryOrder(tb testing.TB, key string, h []vkv.Entry) {
+	tb.Helper()
+	for i, e := range h {
+		if e.Key != key {
+			tb.Errorf("History(%q)[%d].Key = %q", key, i, e.Key)
+		}
+		if i > 0 && h[i-1].Version <= e.Version {
+			tb.Errorf("History(%q): version %d listed before %d, want newest first", key, h[i-1].Version, e.Version)
+		}
+	}
 }
 
 func testTTLExpiresAt(t *testing.T, kv vkv.KV) {

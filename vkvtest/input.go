@@ -3,9 +3,13 @@ package vkvtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vkvstore/vkv"
 )
@@ -18,6 +22,7 @@ var inputCases = []testCase{
 	{"TxnTooLarge", testTxnTooLarge},
 	{"CancelledContext", testCancelledContext},
 	{"Closed", testClosed},
+	{"CloseConcurrent", testCloseConcurrent},
 }
 
 const (
@@ -248,5 +253,75 @@ func testClosed(t *testing.T, kv vkv.KV) {
 	}
 	if err := call(t, "Close", kv.Close); err != nil {
 		t.Errorf("Close a third time = %v, want nil", err)
+	}
+}
+
+func testCloseConcurrent(t *testing.T, kv vkv.KV) {
+	ctx := t.Context()
+	const closers, maxOps = 3, 500
+	var (
+		wg       sync.WaitGroup
+		closedAt atomic.Pointer[time.Time] // when a Close returned
+		started  sync.WaitGroup
+	)
+	started.Add(workers / 2)
+	for w := range workers / 2 {
+		wg.Go(func() {
+			key := keyf("w%d", w)
+			for i := range maxOps {
+				if i == 5 {
+					started.Done()
+				}
+				t0 := time.Now()
+				var err error
+				switch i % 3 {
+				case 0:
+					_, err = kv.Put(ctx, key, []byte("x"))
+				case 1:
+					_, err = kv.Get(ctx, key)
+				case 2:
+					_, err = kv.Update(ctx, func(tx vkv.Txn) error {
+						if _, err := tx.Get(key); err != nil && !errors.Is(err, vkv.ErrNotFound) {
+							return err
+						}
+						return tx.Put(key, []byte("y"))
+					})
+				}
+				if errors.Is(err, vkv.ErrClosed) {
+					if i < 5 {
+						started.Done()
+					}
+					return
+				}
+				if err != nil && !errors.Is(err, vkv.ErrNotFound) {
+					t.Errorf("worker %d: op %d while closing: %v, want nil or ErrClosed", w, i, err)
+					if i < 5 {
+						started.Done()
+					}
+					return
+				}
+				if at := closedAt.Load(); at != nil && t0.After(*at) {
+					t.Errorf("worker %d: op %d started after Close returned and succeeded, want ErrClosed", w, i)
+					return
+				}
+			}
+			t.Errorf("worker %d: no ErrClosed after %d operations although Close was called", w, maxOps)
+		})
+	}
+	started.Wait()
+	var cwg sync.WaitGroup
+	for c := range closers {
+		cwg.Go(func() {
+			if err := call(t, "Close", kv.Close); err != nil {
+				t.Errorf("Close by closer %d of %d concurrent ones: %v, want nil", c, closers, err)
+			}
+			now := time.Now()
+			closedAt.CompareAndSwap(nil, &now)
+		})
+	}
+	cwg.Wait()
+	wg.Wait()
+	if _, err := kv.Get(ctx, "w0"); !errors.Is(err, vkv.ErrClosed) {
+		t.Errorf("Get after concurrent Closes: %v, want ErrClosed", err)
 	}
 }

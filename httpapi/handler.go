@@ -158,15 +158,34 @@ func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
 	fallback.ServeHTTP(rec, r)
 	switch rec.status {
 	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", rec.header.Get("Allow"))
+		allow := allowed(r.URL.Path)
+		if allow == "" {
+			allow = rec.header.Get("Allow")
+		}
+		w.Header().Set("Allow", allow)
 		h.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
-			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, rec.header.Get("Allow"))}, errInfo{})
+			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
 	case http.StatusNotFound, 0:
 		h.writeError(w, r, &requestError{status: http.StatusNotFound, name: nameNotFound,
 			detail: "no route matches this path"}, errInfo{})
 	default:
 		fallback.ServeHTTP(w, r)
 	}
+}
+
+// allowed returns the methods of the route at path, for Allow. The mux's
+// own Allow for /v1/kv also lists the methods of /v1/kv/{key...}, to which it
+// would redirect, so the routes are spelled out here.
+func allowed(path string) string {
+	switch {
+	case path == "/v1/kv", path == "/healthz", strings.HasPrefix(path, historyPrefix):
+		return "GET, HEAD"
+	case strings.HasPrefix(path, kvPrefix):
+		return "DELETE, GET, HEAD, PUT"
+	case path == "/v1/txn":
+		return "POST"
+	}
+	return ""
 }
 
 // authorized reports whether r carries the configured bearer token (or no

@@ -303,9 +303,9 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	res := HistoryResult{Key: key, KeyBase64: KeyBytes(key), Versions: make([]HistoryVersion, 0, len(entries))}
 	for i := range entries {
 		e := &entries[i]
-		hv := HistoryVersion{Version: e.Version, Deleted: e.Deleted, CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)}
+		hv := HistoryVersion{Version: e.Version, Deleted: e.Deleted}
 		if !e.Deleted {
-			hv.Value = nonNil(e.Value)
+			hv.Value, hv.CreateVersion, hv.ExpiresAt = nonNil(e.Value), e.CreateVersion, timePtr(e)
 		}
 		res.Versions = append(res.Versions, hv)
 	}

@@ -44,7 +44,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage // fs has printed the error and the usage
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

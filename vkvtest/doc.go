@@ -47,12 +47,16 @@
 //     CompareAndSwap admits exactly one creator; a failed transaction writes
 //     nothing and leaves no history.
 //   - TTL: expiring keys vanish from Get, List and conditions at expiry,
-//     may be re-created with expected version 0, carry ExpiresAt, and a
-//     negative TTL is rejected with ErrInvalidTTL.
+//     may be re-created (with CompareAndSwap expecting 0, Put, or a
+//     transaction) under a new CreateVersion, are later deleted by a
+//     tombstone with its own version, carry ExpiresAt, and a negative TTL is
+//     rejected with ErrInvalidTTL.
 //   - Input: empty and oversized keys (ErrInvalidKey), oversized values
 //     (ErrValueTooLarge) and transactions (ErrTxnTooLarge), cancelled
 //     contexts (context.Canceled, nothing written), and use after Close
-//     (ErrClosed) all give typed errors, never a panic.
+//     (ErrClosed) all give typed errors, never a panic; a transaction with
+//     many large values commits whole or fails with ErrTxnTooLarge; Close is
+//     idempotent, also when called concurrently with other calls.
 //   - Concurrency: a mixed workload from several goroutines, meant to be run
 //     under the race detector.
 //

@@ -20,6 +20,7 @@ var inputCases = []testCase{
 	{"LargeValue", testLargeValue},
 	{"ValueTooLarge", testValueTooLarge},
 	{"TxnTooLarge", testTxnTooLarge},
+	{"TxnManyBytes", testTxnManyBytes},
 	{"CancelledContext", testCancelledContext},
 	{"Closed", testClosed},
 	{"CloseConcurrent", testCloseConcurrent},
@@ -126,10 +127,6 @@ func testValueTooLarge(t *testing.T, kv vkv.KV) {
 	value := make([]byte, hugeValueSize)
 	what := fmt.Sprintf("Put(%q, %d bytes)", "k", len(value))
 	err := call(t, what, func() error { _, err := kv.Put(ctx, "k", value); return err })
-	wantErrIs(t, what, err, vkv.ErrValueTooLarge)
-
-	what = fmt.Sprintf("Put(%q, %d bytes)", "new", len(value))
-	err = call(t, what, func() error { _, err := kv.Put(ctx, "new", value); return err })
 	wantErrIs(t, what, err, vkv.ErrValueTooLarge)
 
 	what = fmt.Sprintf("CompareAndSwap(%q, %d, %d bytes)", "k", v, len(value))
@@ -323,5 +320,42 @@ func testCloseConcurrent(t *testing.T, kv vkv.KV) {
 	wg.Wait()
 	if _, err := kv.Get(ctx, "w0"); !errors.Is(err, vkv.ErrClosed) {
 		t.Errorf("Get after concurrent Closes: %v, want ErrClosed", err)
+	}
+}
+
+func testTxnManyBytes(t *testing.T, kv vkv.KV) {
+	// 16 values of 512 KiB: more than some stores commit at once. Either the
+	// whole transaction commits or it fails with ErrTxnTooLarge and writes
+	// nothing.
+	const n, size = 16, 512 << 10
+	values := make([][]byte, n)
+	for i := range values {
+		values[i] = bytes.Repeat([]byte{byte('a' + i)}, size)
+	}
+	ctx := t.Context()
+	v, err := kv.Update(ctx, func(tx vkv.Txn) error {
+		for i, value := range values {
+			if err := tx.Put(keyf("bytes/%02d", i), value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		for i, value := range values {
+			k := keyf("bytes/%02d", i)
+			e, err := kv.Get(ctx, k)
+			if err != nil || e.Version != v || !bytes.Equal(e.Value, value) {
+				t.Errorf("Get(%q) after committing %d values of %d bytes = %d bytes at version %d, %v; want the value written at %d", k, n, size, len(e.Value), e.Version, err, v)
+			}
+		}
+	case errors.Is(err, vkv.ErrTxnTooLarge):
+		t.Logf("Update writing %d values of %d bytes: %v", n, size, err)
+		if es, _, err := kv.List(ctx, "bytes/", "", 0); err != nil || len(es) != 0 {
+			t.Errorf("List(%q) after the rejected transaction = %d entries, %v; want none", "bytes/", len(es), err)
+		}
+	default:
+		t.Errorf("Update writing %d values of %d bytes: %v, want success or ErrTxnTooLarge", n, size, err)
 	}
 }

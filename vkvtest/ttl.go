@@ -23,7 +23,9 @@ const (
 	// vanish at once; the grace only absorbs scheduling and small clock skew.
 	expiryGrace = 250 * time.Millisecond
 	// expiryDeadline bounds the wait for an expired key to vanish at all.
-	expiryDeadline = 5 * time.Second
+	expiryDeadline = 2 * time.Second
+	// reapDeadline bounds the wait for an expired key's tombstone.
+	reapDeadline = 3 * time.Second
 	// clockSlack bounds the difference between ExpiresAt and the expiry the
 	// test computes from its own clock.
 	clockSlack = time.Second
@@ -178,7 +180,7 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 	// recorded in history; GetAt still answers for the versions at which the
 	// key was live.
 	vcas = versions["ttl/cas"]
-	deadline := time.Now().Add(expiryDeadline)
+	deadline := time.Now().Add(reapDeadline)
 	for {
 		h := history(t, kv, "ttl/cas")
 		checkHistoryOrder(t, "ttl/cas", h)
@@ -194,7 +196,7 @@ func testTTLExpiry(t *testing.T, kv vkv.KV) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("History(%q) has no tombstone %v after the key expired; an expired key must later be deleted with its own version", "ttl/cas", expiryDeadline)
+			t.Errorf("History(%q) has no tombstone %v after the key expired; an expired key must later be deleted with its own version", "ttl/cas", reapDeadline)
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +72,11 @@ var mutants = map[string][]string{
 	"context-ignored":        {"Input/CancelledContext"},
 	"close-twice-errors":     {"Input/Closed"},
 	"closed-untyped":         {"Input/Closed"},
+	"history-missing-error":  {"History/Missing"},
+	"delete-version-stale":   {"Invariants/VersionsIncrease"},
+	"txn-reads-unchecked":    {"Invariants/NoLostUpdateTxn"},
+	"flaky-errors":           {"Concurrency/Mixed"},
+	"view-torn":              {"Concurrency/AtomicVisibility"},
 }
 
 // TestMutants runs the suite against every mutant in a child process and
@@ -154,6 +160,7 @@ type mutant struct {
 	mu     sync.Mutex
 	cache  map[string][]byte // value-aliased: the caller's slices
 	closed bool
+	calls  atomic.Int64 // flaky-errors: calls to Get
 }
 
 func (k *mutant) is(names ...string) bool { return slices.Contains(names, k.m) }
@@ -242,6 +249,9 @@ func (k *mutant) Get(ctx context.Context, key string) (vkv.Entry, error) {
 	if err := k.checkKey(key); err != nil {
 		return vkv.Entry{}, err
 	}
+	if k.is("flaky-errors") && k.calls.Add(1)%25 == 0 {
+		return vkv.Entry{}, errors.New("flaky")
+	}
 	e, err := k.KV.Get(k.ctx(ctx), k.key(key))
 	if errors.Is(err, vkv.ErrNotFound) && k.is("get-missing-nil") {
 		return vkv.Entry{Key: key}, nil
@@ -311,6 +321,11 @@ func (k *mutant) List(ctx context.Context, prefix, after string, limit int) ([]v
 func (k *mutant) History(ctx context.Context, key string, limit int) ([]vkv.Entry, error) {
 	if err := k.checkKey(key); err != nil {
 		return nil, err
+	}
+	if k.is("history-missing-error") {
+		if h, err := k.KV.History(ctx, key, limit); err == nil && len(h) == 0 {
+			return nil, vkv.ErrNotFound
+		}
 	}
 	if k.is("history-no-limit") {
 		limit = 0
@@ -382,6 +397,9 @@ func (k *mutant) Delete(ctx context.Context, key string) (vkv.Version, error) {
 	v, err := k.KV.Delete(k.ctx(ctx), k.key(key))
 	if errors.Is(err, vkv.ErrNotFound) && k.is("delete-missing-ok") {
 		return 0, nil
+	}
+	if err == nil && k.is("delete-version-stale") {
+		v--
 	}
 	return k.version(v), k.err(err)
 }
@@ -456,10 +474,16 @@ func (t *mutantTxn) Get(key string) (vkv.Entry, error) {
 	if t.done && t.k.is("txn-never-done") {
 		return vkv.Entry{}, vkv.ErrNotFound
 	}
-	if t.k.is("txn-get-committed") && !t.view || t.k.is("view-live") && t.view {
+	if t.k.is("txn-get-committed", "txn-reads-unchecked") && !t.view || t.k.is("view-live") && t.view {
 		return t.k.Get(t.ctx, key)
 	}
 	e, err := t.Txn.Get(t.k.key(key))
+	if t.view && t.k.is("view-torn") && key == "pair/b" {
+		// Read the second key of the pair outside the snapshot, after
+		// giving writers a moment.
+		time.Sleep(time.Millisecond)
+		return t.k.Get(t.ctx, key)
+	}
 	return t.k.fixEntry(e), t.k.err(err)
 }
 

@@ -25,8 +25,12 @@ import (
 // commit, so no answer reveals a write that is not yet durable.
 //
 // Because only the committer writes user data, Badger never sees a
-// conflicting transaction, CAS results are deterministic, and the version
-// counter lives in Badger beside the writes it numbers.
+// conflicting transaction and CAS results are deterministic.
+//
+// Every version handed out has a change-log entry, written in the same Badger
+// transaction as the writes it numbers (empty if they changed nothing), and
+// the compactor never removes the newest one: the newest change-log entry is
+// the version counter, so the counter cannot go back.
 
 // maxBatchRequests bounds how many requests one commit takes.
 const maxBatchRequests = 4096
@@ -134,8 +138,7 @@ func (s *Store) cost(r *request) error {
 	}
 	add(9, change)
 	r.costCount, r.costSize = n, size
-	// Room for the version counter, which every commit writes.
-	if n+1 >= s.maxBatchCount || size+s.entryCost(2, 8) >= s.maxBatchSize {
+	if n >= s.maxBatchCount || size >= s.maxBatchSize {
 		return &LimitError{Err: ErrTxnTooLarge, Size: int(size), Limit: int(s.maxBatchSize)}
 	}
 	return nil
@@ -210,9 +213,6 @@ func (s *Store) newBatchTxn() *batchTxn {
 		txn:  s.db.NewTransaction(true),
 		next: s.current.Load(),
 		now:  time.Now(),
-		// Reserve the version counter's entry.
-		count: 1,
-		size:  s.entryCost(len(keys.VersionCounter), 8),
 	}
 }
 
@@ -239,10 +239,7 @@ func (s *Store) finish(b *batchTxn) {
 	defer b.txn.Discard()
 	var err error
 	if b.next != s.current.Load() || b.dirty {
-		err = b.txn.Set(keys.VersionCounter, binary.BigEndian.AppendUint64(nil, b.next))
-		if err == nil {
-			err = b.txn.Commit()
-		}
+		err = b.txn.Commit()
 	}
 	if err != nil {
 		s.log.l.Error("vkv: commit failed", "err", err, "writes", len(b.replies))
@@ -391,10 +388,8 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 			return result{err: err}
 		}
 	}
-	if change != nil {
-		if err := b.txn.Set(keys.ChangeKey(v), change); err != nil {
-			return result{err: err}
-		}
+	if err := b.txn.Set(keys.ChangeKey(v), change); err != nil {
+		return result{err: err}
 	}
 	b.next = v
 	return result{version: Version(v)}

@@ -173,7 +173,8 @@ func (s *Store) collect(mark uint64) error {
 			if err != nil {
 				return err
 			}
-			if v >= mark {
+			// The newest entry is the version counter: never delete it.
+			if v >= mark || v >= s.current.Load() {
 				return nil
 			}
 			var changes []keys.Change

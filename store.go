@@ -158,15 +158,11 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	return bo
 }
 
-// load reads the version counter and the compaction mark. As a guard against
-// a counter that went back, the counter is raised to the newest version in the
-// change log if that is higher.
+// load reads the version counter, which is the newest change-log entry (see
+// commit.go), and the compaction mark.
 func (s *Store) load() error {
 	return s.db.View(func(txn *badger.Txn) error {
-		cur, err := readUint64(txn, keys.VersionCounter)
-		if err != nil {
-			return err
-		}
+		var cur uint64
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{keys.SpaceChange}})
 		defer it.Close()
 		it.Seek([]byte{keys.SpaceChange, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
@@ -175,10 +171,7 @@ func (s *Store) load() error {
 			if err != nil {
 				return fmt.Errorf("vkv: change log: %w", err)
 			}
-			if v > cur {
-				s.log.l.Warn("vkv: version counter behind change log; raising it", "counter", cur, "changeLog", v)
-				cur = v
-			}
+			cur = v
 		}
 		s.current.Store(cur)
 		comp, err := readUint64(txn, keys.CompactedMark)

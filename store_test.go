@@ -69,6 +69,9 @@ func TestVersionNeverReused(t *testing.T) {
 		}
 		v, err = s.Delete(ctx, "z")
 		record(v, err, fmt.Sprintf("round %d Delete z", round))
+		// A transaction that changes nothing still takes a version.
+		v, err = s.Update(ctx, func(tx vkv.Txn) error { return tx.Delete("never-existed") })
+		record(v, err, fmt.Sprintf("round %d no-op Update", round))
 		last = v
 		if err := vkv.CompactNow(s); err != nil {
 			t.Fatalf("CompactNow: %v", err)

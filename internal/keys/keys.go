@@ -7,9 +7,11 @@
 //	                 length as 2 big-endian bytes, so that one key's entries
 //	                 share a prefix no other key has; ver is 8 big-endian
 //	                 bytes, so byte order is version order
-//	'c' ver          the change log: the keys written at version ver
+//	'c' ver          the change log: the keys written at version ver; every
+//	                 version handed out has one, and the newest is never
+//	                 deleted, so it doubles as the version counter
 //	'x' at key       expiry index: the entry of key expires at unix nano at
-//	'm' name         store metadata: the version counter, the compaction mark
+//	'm' name         store metadata: the compaction mark
 //
 // User keys live only inside these spaces, so no user key can collide with
 // the store's own keys and no key prefix is reserved.
@@ -33,12 +35,8 @@ const (
 // field is 2 bytes, and Badger refuses keys over 65000 bytes).
 const MaxUserKey = 64000
 
-// Metadata keys. VersionCounter is written in the same Badger transaction as
-// the writes it numbers and is never deleted, so the counter never goes back.
-var (
-	VersionCounter = []byte{SpaceMeta, 'v'}
-	CompactedMark  = []byte{SpaceMeta, 'c'}
-)
+// CompactedMark is the metadata key of the oldest version GetAt answers for.
+var CompactedMark = []byte{SpaceMeta, 'c'}
 
 // ErrMalformed is returned when a Badger key is not in the expected space or
 // is too short.

@@ -60,11 +60,17 @@
 //   - Concurrency: a mixed workload from several goroutines, meant to be run
 //     under the race detector.
 //
-// The suite assumes the defaults of the reference store where it has to
-// exceed a limit: keys of 1 MiB, values of 64 MiB and transactions of
-// 100 000 writes must all be rejected. It uses short TTLs (a few hundred
-// milliseconds) and moderate operation counts, so that it stays fast also
-// when run against a KV served over HTTP. The TTL tests measure expiry on the
-// test's own clock, so a remote KV's clock must agree with it to within about
-// 250 milliseconds (and ExpiresAt to within a second).
+// The suite assumes that the KV keeps the history of at least the last few
+// thousand versions (History and GetAt are checked on fresh stores), and that
+// its limits are within the reference store's where it has to exceed one:
+// keys of 1 MiB, values of 64 MiB and transactions of 100 000 writes must all
+// be rejected. It uses short TTLs (a few hundred milliseconds) and moderate
+// operation counts, so that it stays fast also when run against a KV served
+// over HTTP. The TTL tests measure expiry on the test's own clock, so a remote
+// KV's clock must agree with it to within about 250 milliseconds (and
+// ExpiresAt to within a second).
+//
+// The suite's own tests run it against the embedded store, in memory and on
+// disk, and against mutants of the store that each break one promise, to
+// check that the property covering that promise fails.
 package vkvtest

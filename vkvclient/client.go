@@ -109,6 +109,10 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// Endpoint returns the server's base URL, as given to New (without a
+// trailing slash).
+func (c *Client) Endpoint() string { return c.base }
+
 // Close releases the Client's idle connections. Later calls return
 // vkv.ErrClosed. Close is idempotent and always returns nil.
 func (c *Client) Close() error {

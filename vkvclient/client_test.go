@@ -1,7 +1,10 @@
 package vkvclient_test
 
 import (
+	"context"
+	"errors"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -19,6 +22,11 @@ func TestMain(m *testing.M) {
 // serve starts a server for a new in-memory store and returns a client for
 // it; both are closed when t ends.
 func serve(t *testing.T, opts ...httpapi.Option) *vkvclient.Client {
+	t.Helper()
+	return serveTB(t, opts...)
+}
+
+func serveTB(t testing.TB, opts ...httpapi.Option) *vkvclient.Client {
 	t.Helper()
 	s, err := vkv.Open("", &vkv.Options{InMemory: true})
 	if err != nil {
@@ -44,4 +52,47 @@ func serve(t *testing.T, opts ...httpapi.Option) *vkvclient.Client {
 // embedded store's semantics.
 func TestConformance(t *testing.T) {
 	vkvtest.Run(t, func(t *testing.T) vkv.KV { return serve(t) })
+}
+
+// TestProblemError checks that a problem with no vkv error of its own comes
+// back as a *ProblemError carrying it, and that cancelled contexts and
+// Close give the store's errors.
+func TestProblemError(t *testing.T) {
+	c := serve(t)
+	u, err := url.Parse(c.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := vkvclient.New(u.String(), vkvclient.WithToken("wrong"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	_, err = wrong.Get(t.Context(), "k")
+	var pe *vkvclient.ProblemError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Get with a wrong token: %v (%T), want a *vkvclient.ProblemError", err, err)
+	}
+	if pe.StatusCode != 401 || pe.Problem.Name() != "unauthorized" || pe.Problem.Instance != "/v1/kv/k" {
+		t.Errorf("Get with a wrong token: %+v, want 401 unauthorized at /v1/kv/k", pe)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := c.Put(ctx, "k", nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Put with a cancelled context: %v, want context.Canceled", err)
+	}
+	c.Close()
+	if _, err := c.Get(t.Context(), "k"); !errors.Is(err, vkv.ErrClosed) {
+		t.Errorf("Get after Close: %v, want vkv.ErrClosed", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	for _, ep := range []string{"", "localhost:8080", "ftp://h", "http://h/?q=1", "http://"} {
+		if c, err := vkvclient.New(ep); err == nil {
+			c.Close()
+			t.Errorf("New(%q) = nil error, want one", ep)
+		}
+	}
 }

@@ -263,19 +263,27 @@ func testClosed(t *testing.T, kv vkv.KV) {
 
 func testCloseConcurrent(t *testing.T, kv vkv.KV) {
 	ctx := t.Context()
-	const closers, maxOps = 3, 500
+	const closers = 3
+	const giveUp = 10 * time.Second
 	var (
 		wg       sync.WaitGroup
-		closedAt atomic.Pointer[time.Time] // when a Close returned
-		started  sync.WaitGroup
+		closedAt atomic.Pointer[time.Time] // when the first Close returned
+		started  sync.WaitGroup            // each worker made a few calls
 	)
 	started.Add(workers / 2)
 	for w := range workers / 2 {
 		wg.Go(func() {
+			var once sync.Once
+			defer once.Do(started.Done)
 			key := keyf("w%d", w)
-			for i := range maxOps {
+			deadline := time.Now().Add(giveUp)
+			for i := 0; ; i++ {
 				if i == 5 {
-					started.Done()
+					once.Do(started.Done)
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("worker %d: no ErrClosed after %v of calls although Close was called", w, giveUp)
+					return
 				}
 				t0 := time.Now()
 				var err error
@@ -293,24 +301,17 @@ func testCloseConcurrent(t *testing.T, kv vkv.KV) {
 					})
 				}
 				if errors.Is(err, vkv.ErrClosed) {
-					if i < 5 {
-						started.Done()
-					}
 					return
 				}
 				if err != nil && !errors.Is(err, vkv.ErrNotFound) {
-					t.Errorf("worker %d: op %d while closing: %v, want nil or ErrClosed", w, i, err)
-					if i < 5 {
-						started.Done()
-					}
+					t.Errorf("worker %d: call %d while closing: %v, want nil or ErrClosed", w, i, err)
 					return
 				}
 				if at := closedAt.Load(); at != nil && t0.After(*at) {
-					t.Errorf("worker %d: op %d started after Close returned and succeeded, want ErrClosed", w, i)
+					t.Errorf("worker %d: call %d started after Close returned and succeeded, want ErrClosed", w, i)
 					return
 				}
 			}
-			t.Errorf("worker %d: no ErrClosed after %d operations although Close was called", w, maxOps)
 		})
 	}
 	started.Wait()

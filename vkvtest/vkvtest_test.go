@@ -9,6 +9,7 @@ import (
 	"github.com/vkvstore/vkv/vkvtest"
 )
 
+// TestMain checks that no test leaves goroutines behind.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

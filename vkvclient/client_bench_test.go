@@ -11,6 +11,21 @@ import (
 // The benchmarks measure one call over loopback HTTP to httpapi over an
 // in-memory store: the cost the client and the server add to the store.
 
+// BenchmarkEmbeddedPut is BenchmarkPut without HTTP, for comparison.
+func BenchmarkEmbeddedPut(b *testing.B) {
+	s, err := vkv.Open("", &vkv.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	val := make([]byte, 128)
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Put(b.Context(), fmt.Sprintf("k%d", i%1000), val); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkPut(b *testing.B) {
 	c := serveTB(b)
 	val := make([]byte, 128)

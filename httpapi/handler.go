@@ -229,6 +229,7 @@ type statusWriter struct {
 	bytes  int64
 }
 
+// WriteHeader records the first status.
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
@@ -236,6 +237,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write counts the bytes written.
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -261,12 +263,17 @@ type headerRecorder struct {
 	status int
 }
 
+// Header returns the recorded header.
 func (r *headerRecorder) Header() http.Header { return r.header }
+
+// WriteHeader records the first status.
 func (r *headerRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
 	}
 }
+
+// Write discards b.
 func (r *headerRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK

@@ -41,7 +41,10 @@ type Reader interface {
 	// GetAt returns key as it was at version v: the newest write of the key
 	// with a version not above v. It returns ErrNotFound if the key did not
 	// exist at v, a *CompactedError (ErrCompacted) if v is older than the kept
-	// history, and ErrFutureVersion if v is newer than the store.
+	// history, and ErrFutureVersion if v is newer than the store. Entries are
+	// returned as recorded: an expiry shows in history as the delete that
+	// records it, so an entry that has expired but whose expiry is not yet
+	// recorded (for about a millisecond) is returned, ExpiresAt set.
 	GetAt(ctx context.Context, key string, v Version) (Entry, error)
 
 	// List returns up to limit entries whose keys start with prefix and sort
@@ -88,6 +91,10 @@ type Writer interface {
 	// before the commit, fn is run again (a bounded number of times, while ctx
 	// allows); fn must therefore have no side effects outside the Txn. An
 	// error returned by fn is returned as is and nothing is written.
+	//
+	// A transaction whose writes change nothing (deletes of absent keys)
+	// still takes a new version. One that makes no writes takes none: it
+	// checks its conditions and returns the newest version of the store.
 	Update(ctx context.Context, fn func(tx Txn) error) (Version, error)
 }
 

@@ -69,8 +69,9 @@ type request struct {
 	expireVersion uint64
 	expireAt      int64
 
-	// costCount and costSize bound the Badger entries the request may add.
-	costCount, costSize int64
+	// costCount and costSize bound the Badger entries the request may add;
+	// diskBytes estimates what it writes to disk, value log included.
+	costCount, costSize, diskBytes int64
 
 	state atomic.Int32
 	done  chan result
@@ -137,7 +138,10 @@ func (s *Store) cost(r *request) error {
 		change += 11 + k
 	}
 	add(9, change)
-	r.costCount, r.costSize = n, size
+	r.costCount, r.costSize, r.diskBytes = n, size, size
+	for _, op := range r.ops {
+		r.diskBytes += 2 * int64(len(op.value))
+	}
 	if n >= s.maxBatchCount || size >= s.maxBatchSize {
 		return &LimitError{Err: ErrTxnTooLarge, Size: int(size), Limit: int(s.maxBatchSize)}
 	}
@@ -216,7 +220,39 @@ func (s *Store) newBatchTxn() *batchTxn {
 	}
 }
 
+// spaceCheckInterval bounds how often the committer asks the file system
+// for its free space.
+const spaceCheckInterval = 100 * time.Millisecond
+
+// checkSpace refreshes the free-space guard when it is due and returns the
+// error writes get while space is short.
+func (s *Store) checkSpace() error {
+	if s.minFree == 0 {
+		return nil
+	}
+	if time.Since(s.lastSpaceCheck) >= spaceCheckInterval || s.writtenSinceCheck >= s.minFree/4 {
+		err := checkFreeSpace(s.dir, s.minFree)
+		if err != nil && s.lowSpace == nil {
+			s.log.l.Error("vkv: refusing writes: disk space low", "err", err)
+		} else if err == nil && s.lowSpace != nil {
+			s.log.l.Info("vkv: disk space recovered; accepting writes")
+		}
+		s.lowSpace = err
+		s.lastSpaceCheck = time.Now()
+		s.writtenSinceCheck = 0
+	}
+	return s.lowSpace
+}
+
 func (s *Store) commitBatch(batch []*request) {
+	if err := s.checkSpace(); err != nil {
+		for _, r := range batch {
+			if r.state.CompareAndSwap(stateQueued, stateTaken) {
+				r.done <- result{err: err}
+			}
+		}
+		return
+	}
 	b := s.newBatchTxn()
 	for _, r := range batch {
 		if !r.state.CompareAndSwap(stateQueued, stateTaken) {
@@ -228,6 +264,7 @@ func (s *Store) commitBatch(batch []*request) {
 		}
 		b.count += r.costCount
 		b.size += r.costSize
+		s.writtenSinceCheck += r.diskBytes
 		res := s.apply(b, r)
 		b.replies = append(b.replies, pendingReply{r, res})
 	}

@@ -58,6 +58,11 @@ var (
 	// ErrLocked is returned by Open when another process (or another Store in
 	// this process) has the directory open.
 	ErrLocked = errors.New("vkv: directory in use by another store")
+
+	// ErrInsufficientStorage is returned by writes, and by Open, when the
+	// file system holding the store has less free space than
+	// Options.MinFreeSpace. Reads keep working; nothing acknowledged is lost.
+	ErrInsufficientStorage = errors.New("vkv: insufficient free disk space")
 )
 
 // Conflict is one failed condition: the key was expected at one version and

@@ -15,7 +15,7 @@ const (
 	DefaultMaxTxnOps       = 1000
 	DefaultHistoryVersions = 100_000
 	DefaultMemTableSize    = 8 << 20
-	DefaultValueLogSize    = 64 << 20
+	DefaultValueLogSize    = 16 << 20
 	DefaultBlockCacheSize  = 0
 	defaultReapInterval    = time.Second
 	defaultCompactInterval = 10 * time.Second
@@ -73,6 +73,16 @@ type Options struct {
 	// the OS page cache, which serves an embedded store well and costs the
 	// process no heap. Raise it for read-heavy stores larger than memory.
 	BlockCacheSize int64
+
+	// MinFreeSpace is the free space, in bytes, that the file system holding
+	// the store must keep. Below it, writes (and Open) fail with
+	// ErrInsufficientStorage instead of letting Badger run out of space: it
+	// writes through memory-mapped files, and a full disk kills the process
+	// with SIGBUS. Free space is checked at most every 100 ms and after every
+	// MinFreeSpace/4 bytes written. Default 0: 4 memtables, 2 value-log files
+	// and 32 MiB for compaction (96 MiB with the other defaults). Negative:
+	// no check.
+	MinFreeSpace int64
 
 	// Badger, if set, is applied last to the Badger options the store built,
 	// for tuning not covered above. Settings that break the store's

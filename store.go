@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,14 @@ type Store struct {
 	maxBatchSize   int64
 	maxBatchCount  int64
 	valueThreshold int64
+
+	// The free-space guard; see Options.MinFreeSpace. The committer owns
+	// lastSpaceCheck, writtenSinceCheck and lowSpace.
+	dir               string
+	minFree           int64
+	lastSpaceCheck    time.Time
+	writtenSinceCheck int64
+	lowSpace          error
 }
 
 var _ KV = (*Store)(nil)
@@ -82,6 +91,21 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	log := &loggerAdapter{l: o.Logger}
 	bo := badgerOptions(dir, o, log)
+	minFree := o.MinFreeSpace
+	if minFree == 0 {
+		minFree = 4*bo.MemTableSize + 2*bo.ValueLogFileSize + 32<<20
+	}
+	if o.InMemory {
+		minFree = 0
+	}
+	if minFree > 0 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
+		}
+		if err := checkFreeSpace(dir, minFree); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		// Badger flattens the flock error into text (y/error.go Wrap; the
@@ -101,6 +125,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 		maxBatchSize:   db.MaxBatchSize(),
 		maxBatchCount:  db.MaxBatchCount(),
 		valueThreshold: db.Opts().ValueThreshold,
+		dir:            dir,
+		minFree:        max(minFree, 0),
+		lastSpaceCheck: time.Now(),
 	}
 	if err := s.load(); err != nil {
 		db.Close()
@@ -447,4 +474,14 @@ func (s *Store) History(ctx context.Context, key string, limit int) ([]Entry, er
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// checkFreeSpace fails with ErrInsufficientStorage if dir's file system has
+// less than min bytes free.
+func checkFreeSpace(dir string, min int64) error {
+	free, ok := freeBytes(dir)
+	if ok && free < min {
+		return fmt.Errorf("%w: %d MiB free, %d MiB required (Options.MinFreeSpace)", ErrInsufficientStorage, free>>20, min>>20)
+	}
+	return nil
 }

@@ -59,6 +59,10 @@ var (
 	// this process) has the directory open.
 	ErrLocked = errors.New("vkv: directory in use by another store")
 
+	// ErrCorrupt is returned by Open when a data file of the store is
+	// damaged. The store refuses to open rather than serve what is left.
+	ErrCorrupt = errors.New("vkv: store files are corrupt")
+
 	// ErrInsufficientStorage is returned by writes, and by Open, when the
 	// file system holding the store has less free space than
 	// Options.MinFreeSpace. Reads keep working; nothing acknowledged is lost.

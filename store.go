@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,19 @@ func Open(dir string, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	var cleanVersion uint64
+	if !o.InMemory {
+		var err error
+		if cleanVersion, err = readClean(dir); err != nil {
+			return nil, err
+		}
+		if err := checkManifest(dir, bo, cleanVersion > 0); err != nil {
+			return nil, err
+		}
+		if err := checkTables(dir); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		// Badger flattens the flock error into text (y/error.go Wrap; the
@@ -132,6 +146,17 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if cur := s.current.Load(); cur < cleanVersion {
+		db.Close()
+		return nil, fmt.Errorf("%w: the store was closed at version %d but holds only version %d", ErrCorrupt, cleanVersion, cur)
+	}
+	if !o.InMemory {
+		// From here on the store is running: a crash must not look clean.
+		if err := os.Remove(filepath.Join(dir, cleanFile)); err != nil && !os.IsNotExist(err) {
+			db.Close()
+			return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
+		}
 	}
 	s.bg.Add(1)
 	go s.commitLoop()
@@ -169,7 +194,11 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 		WithCompression(options.None).
 		WithNumCompactors(2).
 		WithDetectConflicts(false).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		// Verify checksums on every read, so corruption is an error and
+		// never a wrong value.
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true)
 	maxBatch := 15 * mem / 100
 	if o.InMemory {
 		// A value as large as the threshold passes Badger's check and then
@@ -256,6 +285,11 @@ func (s *Store) Close() error {
 		close(s.stop)
 		s.bg.Wait()
 		s.closeErr = s.db.Close()
+		if s.closeErr == nil && !s.opts.InMemory && s.current.Load() > 0 {
+			if err := writeClean(s.dir, s.current.Load()); err != nil {
+				s.closeErr = fmt.Errorf("vkv: close: %w", err)
+			}
+		}
 	})
 	return s.closeErr
 }

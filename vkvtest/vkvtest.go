@@ -201,9 +201,6 @@ func conflict(key string, expected, actual vkv.Version, cur *vkv.Entry) vkv.Conf
 	return vkv.Conflict{Key: key, Expected: expected, Actual: actual, Current: cur}
 }
 
-// ptr returns a pointer to a copy of e.
-func ptr(e vkv.Entry) *vkv.Entry { return &e }
-
 // wantConflict checks that err is a *vkv.ConflictError matching ErrConflict,
 // whose Conflicts are want and whose top-level fields describe want[0].
 func wantConflict(tb testing.TB, what string, err error, want ...vkv.Conflict) {

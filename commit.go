@@ -299,36 +299,74 @@ func (s *Store) finish(b *batchTxn) {
 }
 
 // readRaw reads the stored record of key in the committer's transaction,
-// expired or not. ok is false when the key has no latest entry.
-func readRaw(txn *badger.Txn, key string) (rec keys.Record, ok bool, err error) {
-	item, err := txn.Get(keys.LatestKey(key))
+// expired or not, without its value (see state.value). ok is false when the
+// key has no latest entry.
+func readRaw(txn *badger.Txn, lk []byte) (rec keys.Record, item *badger.Item, err error) {
+	item, err = txn.Get(lk)
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return keys.Record{}, false, nil
+		return keys.Record{}, nil, nil
 	}
 	if err != nil {
-		return keys.Record{}, false, err
+		return keys.Record{}, nil, err
 	}
 	err = item.Value(func(b []byte) error {
 		r, err := keys.DecodeRecord(b)
-		if err != nil {
-			return err
-		}
-		r.Value = append([]byte(nil), r.Value...)
+		r.Value = nil
 		rec = r
-		return nil
+		return err
 	})
 	if err != nil {
-		return keys.Record{}, false, fmt.Errorf("vkv: key %q: %w", key, err)
+		return keys.Record{}, nil, fmt.Errorf("vkv: key %q: %w", lk[1:], err)
 	}
-	return rec, true, nil
+	return rec, item, nil
 }
 
 // state is a key as the committer found it.
 type state struct {
 	key     string
+	lk      []byte // its latest-entry key
 	rec     keys.Record
-	exists  bool // a latest entry is stored
-	expired bool // ... but it has expired
+	item    *badger.Item // where rec was read; nil once this request wrote it
+	exists  bool         // a latest entry is stored
+	expired bool         // ... but it has expired
+}
+
+// entry returns the live entry of st, value included.
+func (st *state) entry() (*Entry, error) {
+	e := recordEntry(st.key, st.rec)
+	if st.item == nil {
+		e.Value = append([]byte{}, st.rec.Value...)
+		return &e, nil
+	}
+	err := st.item.Value(func(b []byte) error {
+		r, err := keys.DecodeRecord(b)
+		e.Value = append([]byte{}, r.Value...)
+		return err
+	})
+	return &e, err
+}
+
+// states holds the keys one request touches, read once each.
+type states struct {
+	b    *batchTxn
+	list []state
+}
+
+func (ss *states) lookup(key string) (*state, error) {
+	for i := range ss.list {
+		if ss.list[i].key == key {
+			return &ss.list[i], nil
+		}
+	}
+	lk := keys.LatestKey(key)
+	rec, item, err := readRaw(ss.b.txn, lk)
+	if err != nil {
+		return nil, err
+	}
+	ok := item != nil
+	ss.list = append(ss.list, state{key: key, lk: lk, rec: rec, item: item, exists: ok,
+		expired: ok && rec.ExpiresAt != 0 && ss.b.now.UnixNano() >= rec.ExpiresAt})
+	return &ss.list[len(ss.list)-1], nil
 }
 
 func (st *state) live() bool { return st.exists && !st.expired }
@@ -346,34 +384,26 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 	if r.expireKey != "" {
 		return s.applyExpire(b, r)
 	}
-	// Reads of this request, by key; a request touches few keys.
-	states := make([]state, 0, len(r.conds)+len(r.ops))
-	lookup := func(key string) (*state, error) {
-		for i := range states {
-			if states[i].key == key {
-				return &states[i], nil
-			}
-		}
-		rec, ok, err := readRaw(b.txn, key)
-		if err != nil {
-			return nil, err
-		}
-		states = append(states, state{key: key, rec: rec, exists: ok, expired: ok && rec.ExpiresAt != 0 && b.now.UnixNano() >= rec.ExpiresAt})
-		return &states[len(states)-1], nil
+	// Reads of this request, by key; a request touches few keys. All are
+	// looked up before anything is written, so the pointers stay valid.
+	var stack [2]state
+	ss := states{b: b, list: stack[:0]}
+	if n := len(r.conds) + len(r.ops); n > len(stack) {
+		ss.list = make([]state, 0, n)
 	}
 
 	var fails []failure
 	for _, c := range r.conds {
-		st, err := lookup(c.key)
+		st, err := ss.lookup(c.key)
 		if err != nil {
 			return result{err: err}
 		}
 		if actual := st.version(); actual != c.version {
 			f := failure{cond: c, actual: actual}
 			if st.live() {
-				e := recordEntry(c.key, st.rec)
-				e.Value = append([]byte{}, st.rec.Value...)
-				f.current = &e
+				if f.current, err = st.entry(); err != nil {
+					return result{err: err}
+				}
 			}
 			fails = append(fails, f)
 		}
@@ -382,7 +412,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 		return result{failures: fails}
 	}
 	for _, op := range r.ops {
-		st, err := lookup(op.key)
+		st, err := ss.lookup(op.key)
 		if err != nil {
 			return result{err: err}
 		}
@@ -397,11 +427,11 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 	// Keys that expired but were not reaped yet get their expiry recorded
 	// first, each under its own version, so history and the change log show
 	// the key going away before it is written again.
-	for i := range states {
-		st := &states[i]
+	for i := range ss.list {
+		st := &ss.list[i]
 		if st.expired && s.writes(r, st.key) {
 			b.next++
-			if err := s.writeExpiry(b, st.key, st.rec, b.next); err != nil {
+			if err := s.writeExpiry(b, st.key, st.lk, st.rec, b.next); err != nil {
 				return result{err: err}
 			}
 		}
@@ -409,14 +439,14 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 	v := b.next + 1
 	var change []byte
 	for _, op := range r.ops {
-		st, _ := lookup(op.key)
+		st, _ := ss.lookup(op.key)
 		var err error
 		if op.del {
 			if !st.live() {
 				continue
 			}
 			change = keys.AppendChange(change, op.key, true)
-			err = s.writeTombstone(b, op.key, st.rec, v)
+			err = s.writeTombstone(b, op.key, st.lk, st.rec, v)
 		} else {
 			change = keys.AppendChange(change, op.key, false)
 			err = s.writePut(b, op, st, v)
@@ -452,7 +482,7 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 		b.ttl = true
 	}
 	enc := keys.AppendRecord(make([]byte, 0, keys.RecordHeader+len(op.value)), rec)
-	if err := b.txn.Set(keys.LatestKey(op.key), enc); err != nil {
+	if err := b.txn.Set(st.lk, enc); err != nil {
 		return err
 	}
 	if err := b.txn.Set(keys.HistoryKey(op.key, v), enc); err != nil {
@@ -469,13 +499,13 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 		}
 	}
 	// The state now is the new entry, for later ops of the same request.
-	st.rec, st.exists, st.expired = rec, true, false
+	st.rec, st.item, st.exists, st.expired = rec, nil, true, false
 	return nil
 }
 
 // writeTombstone deletes key at version v, recording a tombstone in history.
-func (s *Store) writeTombstone(b *batchTxn, key string, old keys.Record, v uint64) error {
-	if err := b.txn.Delete(keys.LatestKey(key)); err != nil {
+func (s *Store) writeTombstone(b *batchTxn, key string, lk []byte, old keys.Record, v uint64) error {
+	if err := b.txn.Delete(lk); err != nil {
 		return err
 	}
 	tomb := keys.Record{Tombstone: true, Version: v, CreateVersion: old.CreateVersion}
@@ -490,8 +520,8 @@ func (s *Store) writeTombstone(b *batchTxn, key string, old keys.Record, v uint6
 
 // writeExpiry records the expiry of key as a delete at version v with its
 // own change-log entry.
-func (s *Store) writeExpiry(b *batchTxn, key string, old keys.Record, v uint64) error {
-	if err := s.writeTombstone(b, key, old, v); err != nil {
+func (s *Store) writeExpiry(b *batchTxn, key string, lk []byte, old keys.Record, v uint64) error {
+	if err := s.writeTombstone(b, key, lk, old, v); err != nil {
 		return err
 	}
 	return b.txn.Set(keys.ChangeKey(v), keys.AppendChange(nil, key, true))
@@ -499,13 +529,15 @@ func (s *Store) writeExpiry(b *batchTxn, key string, old keys.Record, v uint64) 
 
 // applyExpire handles a reaper request.
 func (s *Store) applyExpire(b *batchTxn, r *request) result {
-	rec, ok, err := readRaw(b.txn, r.expireKey)
+	lk := keys.LatestKey(r.expireKey)
+	rec, item, err := readRaw(b.txn, lk)
 	if err != nil {
 		return result{err: err}
 	}
+	ok := item != nil
 	if ok && rec.Version == r.expireVersion && rec.ExpiresAt != 0 && b.now.UnixNano() >= rec.ExpiresAt {
 		b.next++
-		if err := s.writeExpiry(b, r.expireKey, rec, b.next); err != nil {
+		if err := s.writeExpiry(b, r.expireKey, lk, rec, b.next); err != nil {
 			return result{err: err}
 		}
 		return result{version: Version(b.next)}

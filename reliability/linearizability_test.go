@@ -28,7 +28,7 @@ func linearizabilityOps() int {
 	case testing.Short():
 		return 2_000
 	case raceEnabled:
-		return 4_000
+		return 5_000
 	}
 	return 10_000
 }

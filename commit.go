@@ -287,6 +287,7 @@ func (s *Store) finish(b *batchTxn) {
 		return
 	}
 	s.current.Store(b.next)
+	s.notifyWatchers()
 	for _, p := range b.replies {
 		p.r.done <- p.res
 	}

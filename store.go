@@ -40,6 +40,11 @@ type Store struct {
 	// reapWake nudges the reaper when a write with a TTL commits.
 	reapWake chan struct{}
 
+	// commits is closed and replaced after each commit while watchers
+	// wait on it; see watch.go.
+	watchers atomic.Int64
+	commits  atomic.Pointer[chan struct{}]
+
 	closeMu   sync.RWMutex
 	closed    bool
 	inflight  sync.WaitGroup
@@ -158,6 +163,8 @@ func Open(dir string, opts *Options) (*Store, error) {
 			return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
 		}
 	}
+	ch := make(chan struct{})
+	s.commits.Store(&ch)
 	s.bg.Add(1)
 	go s.commitLoop()
 	s.startMaintenance()

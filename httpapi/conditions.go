@@ -184,6 +184,10 @@ func parseTTL(s string) (time.Duration, error) {
 		return 0, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "invalid-ttl",
 			detail: fmt.Sprintf("ttl %q is negative", s)}
 	}
+	if d > MaxTTL {
+		return 0, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "invalid-ttl",
+			detail: fmt.Sprintf("ttl %q is longer than the limit of %d seconds", s, MaxTTL/time.Second)}
+	}
 	return d, nil
 }
 

@@ -12,7 +12,12 @@
 //	s, err := vkv.Open(dir, nil)
 //	...
 //	h := httpapi.New(s, httpapi.WithToken(token), httpapi.WithLogger(logger))
-//	http.ListenAndServe("127.0.0.1:8080", h)
+//	srv := httpapi.NewServer(h, logger) // timeouts and a header limit, as vkv serve
+//	srv.Addr = "127.0.0.1:8080"
+//	srv.ListenAndServe()
+//
+// A bare http.ListenAndServe has no timeouts: a client that sends its headers
+// a byte at a time would hold a connection forever.
 //
 // Versions travel as JSON integers in bodies and as decimal strings in the
 // Vkv-Version header; ETag is the strong tag "<version>". Every error is an
@@ -26,8 +31,11 @@
 //     plain or as %2F; keys with empty, "." or ".." segments are served as
 //     they are (the handler does not clean or redirect such paths).
 //   - PUT takes an optional ttl query parameter: a Go duration ("90s",
-//     "1h30m") or a whole number of seconds ("90"). In a transaction an op
-//     takes a "ttl" member in the same form.
+//     "1h30m") or a whole number of seconds ("90"), at most MaxTTL. In a
+//     transaction an op takes a "ttl" member in the same form.
+//   - A query string that does not parse (bad percent-encoding, a ';'
+//     separator) is 400 invalid-request: net/http would drop the bad pair,
+//     turning version=%zz into an unconditional write.
 //   - If-None-Match on GET uses weak comparison (RFC 9110 §13.1.2), so W/"7"
 //     matches version 7 there; on PUT and DELETE, where the contract asks for
 //     strong tags, a weak tag is 400 invalid-version. If-Match and

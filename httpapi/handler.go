@@ -112,6 +112,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			detail: "this request needs the header Authorization: Bearer <token> with the server's token"}, errInfo{})
 		return
 	}
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		// URL.Query drops the pairs it cannot decode: a condition such as
+		// version=%zz or version=3;x would silently become no condition.
+		h.writeError(sw, r, badRequest(nameInvalidRequest,
+			"the query string does not parse: bad percent-encoding or a ';' separator"), errInfo{})
+		return
+	}
 	r = canonicalKeyPath(r)
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.unmatched(sw, r)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/vkvstore/vkv"
 )
@@ -17,6 +18,10 @@ const (
 	DefaultMaxTxnBodySize = 8 << 20
 	// DefaultMaxTxnOps is the most ops one transaction may hold.
 	DefaultMaxTxnOps = vkv.DefaultMaxTxnOps
+	// MaxTTL is the longest TTL a PUT or a transaction op may ask for: 100
+	// years. The store keeps expiry times as Unix nanoseconds, which end in
+	// 2262; a longer TTL would wrap and expire the key at once.
+	MaxTTL = 100 * 365 * 24 * time.Hour
 	// DefaultHistoryLimit is the most versions GET /v1/history serves: 0,
 	// meaning every version the store keeps.
 	DefaultHistoryLimit = 0

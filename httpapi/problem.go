@@ -218,7 +218,7 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 		p.Code = "closed"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		set(http.StatusServiceUnavailable, nameUnavailable, "the request was cancelled or timed out")
-	case errors.Is(err, syscall.ENOSPC):
+	case errors.Is(err, vkv.ErrInsufficientStorage), errors.Is(err, syscall.ENOSPC):
 		set(http.StatusInsufficientStorage, nameInsufficientStorage, "the store is out of disk space")
 	default:
 		set(http.StatusInternalServerError, nameInternal, "the server failed to handle the request; the log has the details under the request id")

@@ -67,6 +67,10 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 // decodeTxn parses and checks a transaction body. opts holds the write
 // options of each op.
 func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, error) {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		// json.Decoder takes null for an empty transaction.
+		return nil, nil, badRequest(nameInvalidRequest, "the body is not a valid transaction: it must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var req TxnRequest

@@ -17,15 +17,9 @@ import (
 	"github.com/vkvstore/vkv/httpapi"
 )
 
-// Server timeouts. WriteTimeout bounds a whole response, so it is generous
-// enough for a large list or history page on a slow link.
-const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 60 * time.Second
-	writeTimeout      = 60 * time.Second
-	idleTimeout       = 120 * time.Second
-	shutdownTimeout   = 30 * time.Second
-)
+// shutdownTimeout bounds the graceful shutdown; the server's own timeouts
+// and header limit are httpapi.NewServer's.
+const shutdownTimeout = 30 * time.Second
 
 // runServe is "vkv serve".
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,15 +74,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		store.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           httpapi.New(store, httpapi.WithToken(token), httpapi.WithLogger(logger)),
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := httpapi.NewServer(httpapi.New(store, httpapi.WithToken(token), httpapi.WithLogger(logger)), logger)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	logger.Info("serving", "addr", ln.Addr().String(), "dir", *dir, "auth", token != "", "nosync", *noSync)
 
 	serveErr := make(chan error, 1)

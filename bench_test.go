@@ -1,28 +1,48 @@
 package vkv_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/httpapi"
 )
 
-// Benchmarks come in pairs, vkv and raw Badger with the same Badger options,
-// so that ratios can be read from one run:
+// Benchmarks come in pairs: vkv, and raw Badger doing the same work with the
+// same Badger options, so that ratios can be read from one run:
 //
-//	go test -run '^$' -bench . -count 5 | benchstat -col /impl -
+//	go test -run '^$' -bench . -count 5 . | benchstat -col /impl -
+//
+// Raw Badger has no versions, so its CAS keeps an 8-byte version in front
+// of the value and reads the key in the transaction (so that Badger detects
+// a conflicting writer); it has no history, so its History reads every
+// version Badger kept of a key.
 
 const benchKeys = 10_000
 
 func benchKey(i int) string { return fmt.Sprintf("key%012d", i%benchKeys) }
 
-var benchValue = make([]byte, 100)
+var benchValue = bytes.Repeat([]byte("v"), 100)
+
+// durability runs f once without and once with fsync.
+func durability(b *testing.B, f func(b *testing.B, sync bool)) {
+	for _, sync := range []bool{false, true} {
+		b.Run("sync="+strconv.FormatBool(sync), func(b *testing.B) { f(b, sync) })
+	}
+}
 
 func openBenchStore(b *testing.B, sync bool) *vkv.Store {
 	b.Helper()
@@ -34,10 +54,13 @@ func openBenchStore(b *testing.B, sync bool) *vkv.Store {
 	return s
 }
 
-func openBenchBadger(b *testing.B, sync bool) *badger.DB {
+func openBenchBadger(b *testing.B, sync bool, tune ...func(badger.Options) badger.Options) *badger.DB {
 	b.Helper()
-	dir := b.TempDir()
-	db, err := badger.Open(vkv.BadgerOptions(dir, vkv.Options{NoSync: !sync}).WithDetectConflicts(true))
+	o := vkv.BadgerOptions(b.TempDir(), vkv.Options{NoSync: !sync}).WithDetectConflicts(true)
+	for _, t := range tune {
+		o = t(o)
+	}
+	db, err := badger.Open(o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +73,9 @@ func loadStore(b *testing.B, s *vkv.Store) {
 	for i := 0; i < benchKeys; i += 100 {
 		_, err := s.Update(ctx, func(tx vkv.Txn) error {
 			for j := i; j < i+100; j++ {
-				tx.Put(benchKey(j), benchValue)
+				if err := tx.Put(benchKey(j), benchValue); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
@@ -63,7 +88,7 @@ func loadStore(b *testing.B, s *vkv.Store) {
 func loadBadger(b *testing.B, db *badger.DB) {
 	wb := db.NewWriteBatch()
 	for i := 0; i < benchKeys; i++ {
-		wb.Set([]byte(benchKey(i)), benchValue)
+		wb.Set([]byte(benchKey(i)), append(binary.BigEndian.AppendUint64(nil, 1), benchValue...))
 	}
 	if err := wb.Flush(); err != nil {
 		b.Fatal(err)
@@ -76,7 +101,6 @@ func BenchmarkGet(b *testing.B) {
 		s := openBenchStore(b, false)
 		loadStore(b, s)
 		b.ReportAllocs()
-		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
 			if _, err := s.Get(ctx, benchKey(i)); err != nil {
 				b.Fatal(err)
@@ -87,51 +111,58 @@ func BenchmarkGet(b *testing.B) {
 		db := openBenchBadger(b, false)
 		loadBadger(b, db)
 		b.ReportAllocs()
-		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
-			err := db.View(func(txn *badger.Txn) error {
-				item, err := txn.Get([]byte(benchKey(i)))
-				if err != nil {
-					return err
-				}
-				_, err = item.ValueCopy(nil)
-				return err
-			})
-			if err != nil {
+			if _, err := badgerGet(db, []byte(benchKey(i))); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+func badgerGet(db *badger.DB, key []byte) ([]byte, error) {
+	var v []byte
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	return v, err
 }
 
 func BenchmarkPut(b *testing.B) {
-	ctx := context.Background()
-	b.Run("impl=vkv", func(b *testing.B) {
-		s := openBenchStore(b, false)
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if _, err := s.Put(ctx, benchKey(i), benchValue); err != nil {
-				b.Fatal(err)
+	durability(b, func(b *testing.B, sync bool) {
+		ctx := context.Background()
+		b.Run("impl=vkv", func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.Put(ctx, benchKey(i), benchValue); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("impl=badger", func(b *testing.B) {
-		db := openBenchBadger(b, false)
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			err := db.Update(func(txn *badger.Txn) error {
-				return txn.Set([]byte(benchKey(i)), benchValue)
-			})
-			if err != nil {
-				b.Fatal(err)
+		})
+		b.Run("impl=badger", func(b *testing.B) {
+			db := openBenchBadger(b, sync)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				err := db.Update(func(txn *badger.Txn) error {
+					return txn.Set([]byte(benchKey(i)), benchValue)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
+		})
 	})
 }
 
-// badgerCAS is compare-and-swap on raw Badger: the value carries an 8-byte
-// version prefix; the transaction reads the key so that Badger detects a
-// conflicting writer.
+// errBadgerMismatch is raw Badger's failed CAS condition.
+var errBadgerMismatch = errors.New("version mismatch")
+
+// badgerCAS is compare-and-swap on raw Badger; versions count per key.
 func badgerCAS(db *badger.DB, key []byte, expected uint64, value []byte) (uint64, error) {
 	var next uint64
 	err := db.Update(func(txn *badger.Txn) error {
@@ -147,7 +178,7 @@ func badgerCAS(db *badger.DB, key []byte, expected uint64, value []byte) (uint64
 			}
 		}
 		if cur != expected {
-			return vkv.ErrConflict
+			return errBadgerMismatch
 		}
 		next = cur + 1
 		return txn.Set(key, append(binary.BigEndian.AppendUint64(nil, next), value...))
@@ -156,46 +187,66 @@ func badgerCAS(db *badger.DB, key []byte, expected uint64, value []byte) (uint64
 }
 
 func BenchmarkCompareAndSwap(b *testing.B) {
-	ctx := context.Background()
-	b.Run("impl=vkv", func(b *testing.B) {
-		s := openBenchStore(b, false)
-		vers := make([]vkv.Version, benchKeys)
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			v, err := s.CompareAndSwap(ctx, benchKey(i), vers[i%benchKeys], benchValue)
-			if err != nil {
-				b.Fatal(err)
+	durability(b, func(b *testing.B, sync bool) {
+		ctx := context.Background()
+		b.Run("impl=vkv", func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			vers := make([]vkv.Version, benchKeys)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				v, err := s.CompareAndSwap(ctx, benchKey(i), vers[i%benchKeys], benchValue)
+				if err != nil {
+					b.Fatal(err)
+				}
+				vers[i%benchKeys] = v
 			}
-			vers[i%benchKeys] = v
-		}
-	})
-	b.Run("impl=badger", func(b *testing.B) {
-		db := openBenchBadger(b, false)
-		vers := make([]uint64, benchKeys)
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			v, err := badgerCAS(db, []byte(benchKey(i)), vers[i%benchKeys], benchValue)
-			if err != nil {
-				b.Fatal(err)
+		})
+		b.Run("impl=badger", func(b *testing.B) {
+			db := openBenchBadger(b, sync)
+			vers := make([]uint64, benchKeys)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				v, err := badgerCAS(db, []byte(benchKey(i)), vers[i%benchKeys], benchValue)
+				if err != nil {
+					b.Fatal(err)
+				}
+				vers[i%benchKeys] = v
 			}
-			vers[i%benchKeys] = v
-		}
+		})
 	})
 }
 
-// BenchmarkDurableCASParallel is CAS on distinct keys with fsync on, from 64
-// goroutines: group commit against one fsync per Badger transaction.
-func BenchmarkDurableCASParallel(b *testing.B) {
+// BenchmarkCASParallel is CAS on distinct keys from GOMAXPROCS goroutines.
+func BenchmarkCASParallel(b *testing.B) {
+	durability(b, func(b *testing.B, sync bool) { benchCASWriters(b, sync, 0) })
+}
+
+// BenchmarkDurableCAS is group commit: durable CAS on distinct keys from 1, 8
+// and 64 goroutines. Throughput should grow past one writer's fsync rate.
+func BenchmarkDurableCAS(b *testing.B) {
+	for _, n := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", n), func(b *testing.B) { benchCASWriters(b, true, n) })
+	}
+}
+
+// benchCASWriters runs CAS on a key per goroutine; writers 0 means
+// GOMAXPROCS goroutines.
+func benchCASWriters(b *testing.B, sync bool, writers int) {
 	ctx := context.Background()
-	b.Run("impl=vkv", func(b *testing.B) {
-		s := openBenchStore(b, true)
+	parallel := func(b *testing.B, body func(id int64, pb *testing.PB)) {
 		var n atomic.Int64
-		b.SetParallelism(32) // 64 goroutines on 2 cores
+		if writers > 0 {
+			// RunParallel starts p*GOMAXPROCS goroutines.
+			b.SetParallelism(max(1, writers/max(1, runtimeProcs())))
+		}
 		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			id := n.Add(1)
-			var v vkv.Version
+		b.RunParallel(func(pb *testing.PB) { body(n.Add(1), pb) })
+	}
+	b.Run("impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, sync)
+		parallel(b, func(id int64, pb *testing.PB) {
 			key := fmt.Sprintf("p%d", id)
+			var v vkv.Version
 			for pb.Next() {
 				var err error
 				if v, err = s.CompareAndSwap(ctx, key, v, benchValue); err != nil {
@@ -206,14 +257,10 @@ func BenchmarkDurableCASParallel(b *testing.B) {
 		})
 	})
 	b.Run("impl=badger", func(b *testing.B) {
-		db := openBenchBadger(b, true)
-		var n atomic.Int64
-		b.SetParallelism(32)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			id := n.Add(1)
-			var v uint64
+		db := openBenchBadger(b, sync)
+		parallel(b, func(id int64, pb *testing.PB) {
 			key := []byte(fmt.Sprintf("p%d", id))
+			var v uint64
 			for pb.Next() {
 				var err error
 				if v, err = badgerCAS(db, key, v, benchValue); err != nil {
@@ -222,5 +269,324 @@ func BenchmarkDurableCASParallel(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// BenchmarkHotKey is CAS contended on one key by 16 goroutines, durable: each
+// reads the key and tries to swap it. It reports successful swaps per second
+// and conflicts per attempt; ns/op is per attempt.
+func BenchmarkHotKey(b *testing.B) {
+	ctx := context.Background()
+	run := func(b *testing.B, attempt func() (ok bool, err error)) {
+		var wins, conflicts atomic.Int64
+		b.SetParallelism(8) // 16 goroutines on 2 cores
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				ok, err := attempt()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if ok {
+					wins.Add(1)
+				} else {
+					conflicts.Add(1)
+				}
+			}
+		})
+		b.ReportMetric(float64(wins.Load())/b.Elapsed().Seconds(), "wins/s")
+		b.ReportMetric(float64(conflicts.Load())/float64(b.N), "conflicts/op")
+	}
+	b.Run("impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, true)
+		run(b, func() (bool, error) {
+			var cur vkv.Version
+			if e, err := s.Get(ctx, "hot"); err == nil {
+				cur = e.Version
+			} else if !errors.Is(err, vkv.ErrNotFound) {
+				return false, err
+			}
+			_, err := s.CompareAndSwap(ctx, "hot", cur, benchValue)
+			if errors.Is(err, vkv.ErrConflict) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+	})
+	b.Run("impl=badger", func(b *testing.B) {
+		db := openBenchBadger(b, true)
+		run(b, func() (bool, error) {
+			var cur uint64
+			if v, err := badgerGet(db, []byte("hot")); err == nil {
+				cur = binary.BigEndian.Uint64(v)
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return false, err
+			}
+			_, err := badgerCAS(db, []byte("hot"), cur, benchValue)
+			if errors.Is(err, errBadgerMismatch) || errors.Is(err, badger.ErrConflict) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+	})
+}
+
+// BenchmarkTxn4 is a transaction over 4 keys with a condition on each.
+func BenchmarkTxn4(b *testing.B) {
+	durability(b, func(b *testing.B, sync bool) {
+		ctx := context.Background()
+		b.Run("impl=vkv", func(b *testing.B) {
+			s := openBenchStore(b, sync)
+			vers := make([]vkv.Version, benchKeys)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				base := (i * 4) % benchKeys
+				v, err := s.Update(ctx, func(tx vkv.Txn) error {
+					for j := base; j < base+4; j++ {
+						tx.Expect(benchKey(j), vers[j])
+						if err := tx.Put(benchKey(j), benchValue); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := base; j < base+4; j++ {
+					vers[j] = v
+				}
+			}
+		})
+		b.Run("impl=badger", func(b *testing.B) {
+			db := openBenchBadger(b, sync)
+			vers := make([]uint64, benchKeys)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				base := (i * 4) % benchKeys
+				err := db.Update(func(txn *badger.Txn) error {
+					for j := base; j < base+4; j++ {
+						var cur uint64
+						item, err := txn.Get([]byte(benchKey(j)))
+						if err == nil {
+							err = item.Value(func(v []byte) error { cur = binary.BigEndian.Uint64(v); return nil })
+						} else if errors.Is(err, badger.ErrKeyNotFound) {
+							err = nil
+						}
+						if err != nil {
+							return err
+						}
+						if cur != vers[j] {
+							return errBadgerMismatch
+						}
+						if err := txn.Set([]byte(benchKey(j)), append(binary.BigEndian.AppendUint64(nil, cur+1), benchValue...)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := base; j < base+4; j++ {
+					vers[j]++
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkList100 reads a page of 100 entries with values.
+func BenchmarkList100(b *testing.B) {
+	ctx := context.Background()
+	b.Run("impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, false)
+		loadStore(b, s)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			page, _, err := s.List(ctx, "key", benchKey(i*100), 100)
+			if err != nil || len(page) == 0 {
+				b.Fatal(err, len(page))
+			}
+		}
+	})
+	b.Run("impl=badger", func(b *testing.B) {
+		db := openBenchBadger(b, false)
+		loadBadger(b, db)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			n := 0
+			err := db.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: []byte("key")})
+				defer it.Close()
+				for it.Seek(append([]byte(benchKey(i*100)), 0)); it.Valid() && n < 100; it.Next() {
+					if _, err := it.Item().ValueCopy(nil); err != nil {
+						return err
+					}
+					_ = string(it.Item().Key())
+					n++
+				}
+				return nil
+			})
+			if err != nil || n == 0 {
+				b.Fatal(err, n)
+			}
+		}
+	})
+}
+
+// BenchmarkHistory reads the 10 newest versions of a key with 50.
+func BenchmarkHistory(b *testing.B) {
+	ctx := context.Background()
+	const versions = 50
+	b.Run("impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, false)
+		for j := 0; j < versions; j++ {
+			for i := 0; i < 100; i++ {
+				if _, err := s.Put(ctx, benchKey(i), benchValue); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			h, err := s.History(ctx, benchKey(i%100), 10)
+			if err != nil || len(h) != 10 {
+				b.Fatal(err, len(h))
+			}
+		}
+	})
+	b.Run("impl=badger", func(b *testing.B) {
+		db := openBenchBadger(b, false, func(o badger.Options) badger.Options { return o.WithNumVersionsToKeep(math.MaxInt32) })
+		for j := 0; j < versions; j++ {
+			for i := 0; i < 100; i++ {
+				if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(benchKey(i)), benchValue) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			n := 0
+			key := []byte(benchKey(i % 100))
+			err := db.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{AllVersions: true, PrefetchValues: true, PrefetchSize: 10, Prefix: key})
+				defer it.Close()
+				for it.Seek(key); it.Valid() && n < 10; it.Next() {
+					if _, err := it.Item().ValueCopy(nil); err != nil {
+						return err
+					}
+					n++
+				}
+				return nil
+			})
+			if err != nil || n != 10 {
+				b.Fatal(err, n)
+			}
+		}
+	})
+}
+
+// BenchmarkHTTP measures the handler over a real loopback listener with a
+// keep-alive client, against a bare handler that answers the same bytes over
+// the same kind of listener: the floor of HTTP cost.
+func BenchmarkHTTP(b *testing.B) {
+	ctx := context.Background()
+	client := func(b *testing.B) *http.Client {
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		b.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Transport: tr}
+	}
+	do := func(b *testing.B, c *http.Client, req *http.Request, want int) {
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			b.Fatalf("%s %s: %d, want %d", req.Method, req.URL, resp.StatusCode, want)
+		}
+	}
+	serve := func(b *testing.B, h http.Handler) string {
+		srv := httptest.NewServer(h)
+		b.Cleanup(srv.Close)
+		return srv.URL
+	}
+	b.Run("op=get/impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, false)
+		loadStore(b, s)
+		url, c := serve(b, httpapi.New(s)), client(b)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			req, _ := http.NewRequestWithContext(ctx, "GET", url+"/v1/kv/"+benchKey(i), nil)
+			do(b, c, req, 200)
+		}
+	})
+	b.Run("op=get/impl=bare", func(b *testing.B) {
+		url := serve(b, bareHandler(200, "application/octet-stream", benchValue))
+		c := client(b)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			req, _ := http.NewRequestWithContext(ctx, "GET", url+"/v1/kv/"+benchKey(i), nil)
+			do(b, c, req, 200)
+		}
+	})
+	b.Run("op=put/impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, false)
+		loadStore(b, s)
+		url, c := serve(b, httpapi.New(s)), client(b)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			req, _ := http.NewRequestWithContext(ctx, "PUT", url+"/v1/kv/"+benchKey(i), bytes.NewReader(benchValue))
+			do(b, c, req, 200)
+		}
+	})
+	b.Run("op=put/impl=bare", func(b *testing.B) {
+		url := serve(b, bareHandler(200, "application/json", []byte(`{"key":"key000000000001","version":12345}`)))
+		c := client(b)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			req, _ := http.NewRequestWithContext(ctx, "PUT", url+"/v1/kv/"+benchKey(i), bytes.NewReader(benchValue))
+			do(b, c, req, 200)
+		}
+	})
+	b.Run("op=cas/impl=vkv", func(b *testing.B) {
+		s := openBenchStore(b, false)
+		url, c := serve(b, httpapi.New(s)), client(b)
+		vers := make([]vkv.Version, benchKeys)
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			k := i % benchKeys
+			req, _ := http.NewRequestWithContext(ctx, "PUT", url+"/v1/kv/"+benchKey(k)+"?version="+vers[k].String(), bytes.NewReader(benchValue))
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 && resp.StatusCode != 201 {
+				b.Fatalf("CAS: %d", resp.StatusCode)
+			}
+			v, err := vkv.ParseVersion(resp.Header.Get(httpapi.HeaderVersion))
+			if err != nil {
+				b.Fatal(err)
+			}
+			vers[k] = v
+		}
+	})
+}
+
+// bareHandler answers every request with the same status, type and body.
+func bareHandler(status int, ctype string, body []byte) http.Handler {
+	var once sync.Once
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {})
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("ETag", `"12345"`)
+		w.WriteHeader(status)
+		w.Write(body)
 	})
 }

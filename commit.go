@@ -248,6 +248,7 @@ func (s *Store) commitBatch(batch []*request) {
 	if err := s.checkSpace(); err != nil {
 		for _, r := range batch {
 			if r.state.CompareAndSwap(stateQueued, stateTaken) {
+				s.stats.refused.Add(1)
 				r.done <- result{err: err}
 			}
 		}
@@ -288,7 +289,19 @@ func (s *Store) finish(b *batchTxn) {
 	}
 	s.current.Store(b.next)
 	s.notifyWatchers()
+	s.stats.batch(len(b.replies))
 	for _, p := range b.replies {
+		switch {
+		case p.res.failures != nil:
+			s.stats.conflicts.Add(1)
+		case p.res.err != nil:
+		case p.r.expireKey != "":
+			if p.res.version != 0 {
+				s.stats.expired.Add(1)
+			}
+		default:
+			s.stats.writes.Add(1)
+		}
 		p.r.done <- p.res
 	}
 	if b.ttl {

@@ -40,6 +40,8 @@ type Store struct {
 	// reapWake nudges the reaper when a write with a TTL commits.
 	reapWake chan struct{}
 
+	stats counters
+
 	// commits is closed and replaced after each commit while watchers
 	// wait on it; see watch.go.
 	watchers atomic.Int64

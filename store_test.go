@@ -511,3 +511,19 @@ func TestExpiredBeforeReaped(t *testing.T) {
 		t.Errorf("History (-want +got):\n%s", diff)
 	}
 }
+
+// TestStats checks the counters against a known sequence of writes.
+func TestStats(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir(), &vkv.Options{NoSync: true})
+	v, _ := s.Put(ctx, "a", []byte("1"))
+	s.CompareAndSwap(ctx, "a", v+5, []byte("2")) // conflict
+	s.Put(ctx, "b", []byte("1"))
+	st := s.Stats()
+	if st.Version != v+1 || st.Writes != 2 || st.Conflicts != 1 || st.Commits != 3 {
+		t.Fatalf("Stats = %+v; want Version %d, 2 writes, 1 conflict, 3 commits", st, v+1)
+	}
+	if st.BatchSizes[0] != 3 {
+		t.Fatalf("BatchSizes = %v, want 3 commits of one request", st.BatchSizes)
+	}
+}

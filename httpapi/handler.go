@@ -119,6 +119,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the query string does not parse: bad percent-encoding or a ';' separator"), errInfo{})
 		return
 	}
+	if r.URL.Path == "/v1/kv" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// The mux would redirect to /v1/kv/, the route of the empty key.
+		const allow = "GET, HEAD"
+		sw.Header().Set("Allow", allow)
+		h.writeError(sw, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
+			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
+		return
+	}
 	r = canonicalKeyPath(r)
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.unmatched(sw, r)

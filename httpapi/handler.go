@@ -34,6 +34,7 @@ type handler struct {
 	cfg       config
 	mux       *http.ServeMux
 	tokenHash [sha256.Size]byte
+	watches   streams // watch streams, ended when their server shuts down
 }
 
 // New returns an http.Handler serving kv as the vkv HTTP contract (v1)
@@ -54,6 +55,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 	h.mux.HandleFunc("GET /v1/kv", h.list)
 	h.mux.HandleFunc("POST /v1/txn", h.txn)
 	h.mux.HandleFunc("GET /v1/history/{key...}", h.history)
+	h.mux.HandleFunc("GET /v1/watch", h.watch)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	return h
 }

@@ -36,6 +36,7 @@ type config struct {
 	historyLimit   int
 	token          string
 	logger         *slog.Logger
+	heartbeat      time.Duration // of watch streams; 0: DefaultHeartbeat
 }
 
 func defaultConfig() config {

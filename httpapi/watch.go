@@ -1,0 +1,413 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/vkvstore/vkv"
+)
+
+// Settings of GET /v1/watch.
+const (
+	// DefaultHeartbeat is how often a watch stream with nothing else to send
+	// carries a comment line (": heartbeat"), so that clients and proxies
+	// can tell an idle stream from a dead one.
+	DefaultHeartbeat = 15 * time.Second
+	// WatchWriteTimeout bounds each write of a watch stream. The server's
+	// WriteTimeout would end every stream after a minute; the handler
+	// replaces it for the watch route with a deadline that it moves forward
+	// before each write, so that a client that stops reading is still cut
+	// off.
+	WatchWriteTimeout = 60 * time.Second
+	// HeaderLastEventID is the header a reconnecting Server-Sent Events
+	// client sends with the id of the last event it received.
+	HeaderLastEventID = "Last-Event-ID"
+)
+
+// Event names of a watch stream.
+const (
+	// EventPut names an event that carries a put.
+	EventPut = "put"
+	// EventDelete names an event that carries a delete, or the recorded
+	// expiry of a key.
+	EventDelete = "delete"
+	// EventError names the last event of a stream that ends on an error; its
+	// data is a Problem.
+	EventError = "error"
+)
+
+// watchFirstWait is how long the handler waits for the first result of a
+// watch before it starts the stream: long enough for a from below the kept
+// history to be answered with 410 rather than with an error event.
+const watchFirstWait = 100 * time.Millisecond
+
+// watchBuffer is how many changes may wait between the KV's watch and the
+// connection.
+const watchBuffer = 64
+
+// nameNotImplemented is the problem of GET /v1/watch when the KV has no
+// change feed.
+const nameNotImplemented = "not-implemented"
+
+// WatchEvent is the data of a put or delete event of GET /v1/watch: one
+// change, as a vkv.Entry. Value is base64 in JSON, null for a delete;
+// CreateVersion and ExpiresAt are sent for puts only, and ExpiresAt only for
+// a key written with a TTL.
+type WatchEvent struct {
+	Key           string      `json:"key"`
+	KeyBase64     []byte      `json:"keyBase64,omitempty"`
+	Version       vkv.Version `json:"version"`
+	CreateVersion vkv.Version `json:"createVersion,omitempty"`
+	Value         []byte      `json:"value"`
+	Deleted       bool        `json:"deleted"`
+	ExpiresAt     *time.Time  `json:"expiresAt,omitempty"`
+}
+
+// WatchEventOf returns the wire form of the change e.
+func WatchEventOf(e *vkv.Entry) WatchEvent {
+	ev := WatchEvent{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, Deleted: e.Deleted}
+	if !e.Deleted {
+		ev.Value, ev.CreateVersion, ev.ExpiresAt = nonNil(e.Value), e.CreateVersion, timePtr(e)
+	}
+	return ev
+}
+
+// Entry returns the change ev carries.
+func (ev *WatchEvent) Entry() vkv.Entry {
+	e := vkv.Entry{Key: WireKey(ev.Key, ev.KeyBase64), Version: ev.Version, CreateVersion: ev.CreateVersion,
+		Value: ev.Value, Deleted: ev.Deleted}
+	if ev.ExpiresAt != nil {
+		e.ExpiresAt = *ev.ExpiresAt
+	}
+	if e.Deleted {
+		e.Value = nil
+	}
+	return e
+}
+
+// WithHeartbeat sets how often an idle watch stream carries a heartbeat
+// comment; d <= 0 keeps the default, DefaultHeartbeat.
+func WithHeartbeat(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.heartbeat = d
+		}
+	}
+}
+
+// streams tracks, per *http.Server, whether it is shutting down, so that
+// watch streams end when Shutdown starts instead of holding it up until its
+// deadline. The zero value is ready to use.
+type streams struct {
+	mu      sync.Mutex
+	servers map[*http.Server]chan struct{}
+}
+
+// stopping returns a channel that is closed when the server serving r
+// starts to shut down; nil (never closed) when r carries no server.
+func (s *streams) stopping(r *http.Request) <-chan struct{} {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.servers[srv]
+	if !ok {
+		if s.servers == nil {
+			s.servers = map[*http.Server]chan struct{}{}
+		}
+		ch = make(chan struct{})
+		s.servers[srv] = ch
+		// The channel stays in the map after it is closed: a stream that
+		// starts on a server already shutting down ends at once.
+		srv.RegisterOnShutdown(func() { close(ch) })
+	}
+	return ch
+}
+
+// watchItem is one result of a KV's watch.
+type watchItem struct {
+	e   vkv.Entry
+	err error
+}
+
+// watchParams returns the prefix and the version to watch after: the
+// Last-Event-ID header if sent, else the query parameter fromVersion, else
+// the KV's newest version.
+func (h *handler) watchParams(r *http.Request) (string, vkv.Version, error) {
+	q := r.URL.Query()
+	if len(q["prefix"]) > 1 {
+		return "", 0, badRequest(nameInvalidRequest, "the query parameter prefix is given more than once")
+	}
+	prefix := q.Get("prefix")
+	var (
+		from vkv.Version
+		err  error
+	)
+	vals, given := q["fromVersion"]
+	if given {
+		if len(vals) != 1 {
+			return "", 0, badRequest(nameInvalidVersion, "the query parameter fromVersion is given more than once")
+		}
+		if from, err = vkv.ParseVersion(vals[0]); err != nil {
+			return "", 0, badRequest(nameInvalidVersion,
+				fmt.Sprintf("the query parameter fromVersion=%q is not a decimal version", vals[0]))
+		}
+	}
+	if ids := r.Header.Values(HeaderLastEventID); len(ids) > 0 && ids[0] != "" {
+		if len(ids) > 1 {
+			return "", 0, badRequest(nameInvalidVersion, "the header Last-Event-ID is given more than once")
+		}
+		if from, err = vkv.ParseVersion(ids[0]); err != nil {
+			return "", 0, badRequest(nameInvalidVersion,
+				fmt.Sprintf("the header Last-Event-ID: %q is not a decimal version", ids[0]))
+		}
+		return prefix, from, nil
+	}
+	if given {
+		return prefix, from, nil
+	}
+	vr, ok := h.kv.(versioner)
+	if !ok {
+		return "", 0, badRequest(nameInvalidRequest, "the query parameter fromVersion is required: this server cannot tell its newest version")
+	}
+	from, err = vr.CurrentVersion(r.Context())
+	return prefix, from, err
+}
+
+// watch serves GET /v1/watch?prefix=P&fromVersion=N as Server-Sent Events.
+// See docs/http.md for the stream's format.
+func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
+	wt, isWatcher := h.kv.(vkv.Watcher)
+	if !isWatcher {
+		writeProblem(w, r, &Problem{Type: ProblemTypeBase + nameNotImplemented, Title: "Not implemented",
+			Status: http.StatusNotImplemented, Detail: "this server's store offers no change feed"})
+		return
+	}
+	prefix, from, err := h.watchParams(r)
+	if err != nil {
+		h.writeError(w, r, err, errInfo{})
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+
+	ctx, cancel := context.WithCancel(r.Context())
+	items := make(chan watchItem, watchBuffer)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(items)
+		defer func() {
+			// A KV's Watch that panics must not take the server down.
+			if v := recover(); v != nil {
+				select {
+				case items <- watchItem{err: fmt.Errorf("watch panicked: %v", v)}:
+				case <-ctx.Done():
+				}
+			}
+		}()
+		for e, err := range wt.Watch(ctx, prefix, from) {
+			select {
+			case items <- watchItem{e, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	stop := h.watches.stopping(r)
+	var (
+		first watchItem
+		ok    bool // first holds the first result
+		open  = true
+	)
+	wait := time.NewTimer(watchFirstWait)
+	select {
+	case first, open = <-items:
+		ok = open
+	case <-wait.C:
+	case <-stop:
+	case <-ctx.Done():
+		return
+	}
+	wait.Stop()
+	if ok && first.err != nil {
+		if ctx.Err() == nil {
+			writeProblem(w, r, h.watchProblem(r, first.err))
+		}
+		return
+	}
+
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	// The server's WriteTimeout is meant for responses that end: move the
+	// write deadline forward with every write instead. (Its ReadTimeout
+	// does not matter: net/http clears the read deadline once a request
+	// without a body has been read.)
+	sw.extend()
+	w.WriteHeader(http.StatusOK)
+	switch {
+	case !open:
+		return
+	case ok:
+		sw.event(&first.e)
+	}
+	if sw.flush() != nil {
+		return
+	}
+
+	hb := h.cfg.heartbeat
+	if hb <= 0 {
+		hb = DefaultHeartbeat
+	}
+	ticker := time.NewTicker(hb)
+	defer ticker.Stop()
+	for {
+		select {
+		case it, open := <-items:
+			if !open {
+				return
+			}
+			if it.err != nil {
+				if ctx.Err() == nil {
+					sw.problem(h.watchProblem(r, it.err), r)
+					sw.flush()
+				}
+				return
+			}
+			sw.event(&it.e)
+			// Flush once no other change is waiting: at once when live,
+			// in batches during a replay.
+			if len(items) == 0 && sw.flush() != nil {
+				return
+			}
+		case <-ticker.C:
+			if sw.wrote {
+				sw.wrote = false
+				continue
+			}
+			sw.buf = append(sw.buf, ": heartbeat\n\n"...)
+			if sw.flush() != nil {
+				return
+			}
+			sw.wrote = false
+		case <-stop:
+			p, _ := problemFor(vkv.ErrClosed, errInfo{})
+			p.Detail, p.Code = "the server is shutting down; reconnect with Last-Event-ID to resume", "shutdown"
+			sw.problem(p, r)
+			sw.flush()
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// watchProblem is the problem for an error of a watch, logged when it is
+// internal. A compacted change log names no key, so the problem has none.
+func (h *handler) watchProblem(r *http.Request, err error) *Problem {
+	p, internal := problemFor(err, errInfo{})
+	if internal {
+		id := requestID(r.Context())
+		p.RequestID = id
+		h.cfg.logger.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	if p.Key != nil && *p.Key == "" {
+		p.Key, p.KeyBase64 = nil, nil
+	}
+	return p
+}
+
+// sseWriter buffers the events of a watch stream and writes them out.
+type sseWriter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	buf      []byte
+	deadline time.Time // the write deadline last set
+	wrote    bool      // an event was written since the last heartbeat tick
+}
+
+// event appends the event for the change e.
+func (s *sseWriter) event(e *vkv.Entry) {
+	name := EventPut
+	if e.Deleted {
+		name = EventDelete
+	}
+	ev := WatchEventOf(e)
+	data, err := json.Marshal(ev)
+	if err != nil {
+		// Only an expiry time outside the years 0 to 9999 fails to
+		// marshal; the event goes out without it.
+		ev.ExpiresAt = nil
+		data, _ = json.Marshal(ev)
+	}
+	s.buf = append(s.buf, "id: "...)
+	s.buf = strconv.AppendUint(s.buf, uint64(e.Version), 10)
+	s.buf = append(s.buf, "\nevent: "...)
+	s.buf = append(s.buf, name...)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = append(s.buf, data...)
+	s.buf = append(s.buf, "\n\n"...)
+	s.wrote = true
+	if len(s.buf) >= 32<<10 {
+		s.flush()
+	}
+}
+
+// problem appends an error event carrying p.
+func (s *sseWriter) problem(p *Problem, r *http.Request) {
+	p.Instance = instance(r)
+	data, err := json.Marshal(p)
+	if err != nil {
+		data = []byte(`{"type":"` + ProblemTypeBase + nameInternal + `","title":"Internal server error","status":500}`)
+	}
+	s.buf = append(s.buf, "event: "+EventError+"\ndata: "...)
+	s.buf = append(s.buf, data...)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
+// extend moves the write deadline WatchWriteTimeout ahead, when half of it
+// has passed.
+func (s *sseWriter) extend() {
+	now := time.Now()
+	if s.deadline.Sub(now) > WatchWriteTimeout/2 {
+		return
+	}
+	s.deadline = now.Add(WatchWriteTimeout)
+	s.rc.SetWriteDeadline(s.deadline) // not supported by every writer (recorders); then there is none
+}
+
+// flush writes the buffered events and flushes them to the client.
+func (s *sseWriter) flush() error {
+	s.extend()
+	if len(s.buf) > 0 {
+		_, err := s.w.Write(s.buf)
+		s.buf = s.buf[:0]
+		if err != nil {
+			return err
+		}
+	}
+	return s.rc.Flush()
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -17,6 +18,7 @@ import (
 // server is a running "vkv serve" process.
 type server struct {
 	cmd  *exec.Cmd
+	dir  string // the data directory
 	base string // http://addr, once it listens
 	logs *logBuffer
 	done chan struct{} // closed when the process has exited
@@ -56,13 +58,16 @@ func launch(t *testing.T, bin, dir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
-	s := &server{cmd: cmd, logs: &logBuffer{}, done: make(chan struct{}), listening: make(chan struct{})}
+	s := &server{cmd: cmd, dir: dir, logs: &logBuffer{}, done: make(chan struct{}), listening: make(chan struct{})}
+	scanned := make(chan struct{})
 	go func() {
 		s.err = cmd.Wait()
 		pw.Close()
+		<-scanned // the whole log is in s.logs
 		close(s.done)
 	}()
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -95,10 +100,10 @@ func (s *server) waitListening(t *testing.T) {
 	select {
 	case <-s.listening:
 	case <-s.done:
-		t.Fatalf("server exited (%v) before listening; log:\n%s", s.err, s.logs)
+		t.Fatalf("server exited (%v) before listening (%s); log:\n%s", s.err, s.keepDir(), s.logs)
 	case <-time.After(60 * time.Second):
 		s.kill()
-		t.Fatalf("server did not listen within 60s; log:\n%s", s.logs)
+		t.Fatalf("server did not listen within 60s (%s); log:\n%s", s.keepDir(), s.logs)
 	}
 }
 
@@ -136,4 +141,25 @@ func (s *server) stop(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "store closed") {
 		t.Errorf("server log does not say the store was closed:\n%s", s.logs)
 	}
+}
+
+// keepDir copies the server's data directory to a new directory that
+// outlives the test, for a post-mortem, and says where it is.
+func (s *server) keepDir() string {
+	dst, err := os.MkdirTemp("", "vkv-failed-open-")
+	if err == nil {
+		err = copyDir(s.dir, dst)
+	}
+	if err != nil {
+		return fmt.Sprintf("could not keep the data directory: %v", err)
+	}
+	var files []string
+	if ents, err := os.ReadDir(dst); err == nil {
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil {
+				files = append(files, fmt.Sprintf("%s %d", e.Name(), fi.Size()))
+			}
+		}
+	}
+	return fmt.Sprintf("data directory kept in %s: %s", dst, strings.Join(files, ", "))
 }

@@ -49,7 +49,9 @@ type cell struct {
 	Seconds   float64 `json:"seconds"`
 	P50       float64 `json:"p50_ns"` // latency of a call, failed CAS included
 	P99       float64 `json:"p99_ns"`
-	Mallocs   uint64  `json:"mallocs"` // runtime.MemStats.Mallocs delta over the cell
+	Max       float64 `json:"max_ns"`
+	Others    float64 `json:"other_cores"` // CPU other processes used meanwhile, in cores
+	Mallocs   uint64  `json:"mallocs"`     // runtime.MemStats.Mallocs delta over the cell
 	Err       string  `json:"err,omitempty"`
 }
 
@@ -67,6 +69,7 @@ type childResult struct {
 	Engine      string          `json:"engine"`
 	RSSBase     uint64          `json:"rss_base"`         // VmRSS with the keys made, before the store opens
 	RSSLoaded   uint64          `json:"rss_loaded"`       // VmRSS right after loading
+	RSSSettled  uint64          `json:"rss_settled"`      // VmRSS after the store has been idle for settle
 	HeapLoaded  uint64          `json:"heap_loaded"`      // HeapInuse after a GC, after loading
 	LoadSeconds float64         `json:"load_seconds"`     // loading, no fsync
 	Cells       map[string]cell `json:"cells"`            // by workload id
@@ -80,6 +83,7 @@ type benchConfig struct {
 	workloads map[string]bool
 	dir       string
 	profDir   string
+	settle    time.Duration
 }
 
 // state is what the workloads of one engine share.
@@ -122,6 +126,16 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapLoaded = ms.HeapInuse
+	if cfg.settle > 0 {
+		// Background flushes and compactions started by the load finish.
+		time.Sleep(cfg.settle)
+		res.RSSSettled = procStatus("VmRSS")
+	}
+	if cfg.profDir != "" {
+		if err := writeHeapProfile(filepath.Join(cfg.profDir, name+"-loaded.heap.pprof")); err != nil {
+			return nil, err
+		}
+	}
 
 	for _, sync := range []bool{false, true} {
 		if sync {
@@ -144,7 +158,18 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 			if cfg.profDir != "" {
 				prof = filepath.Join(cfg.profDir, name+"-"+w.id+".cpu.pprof")
 			}
+			if cfg.profDir != "" {
+				if err := writeHeapProfile(filepath.Join(cfg.profDir, name+"-"+w.id+".before.heap.pprof")); err != nil {
+					return nil, err
+				}
+			}
 			c, problems := runCell(st, w, cfg.duration, prof)
+			if cfg.profDir != "" {
+				// go tool pprof -sample_index=alloc_space -diff_base before after
+				if err := writeHeapProfile(filepath.Join(cfg.profDir, name+"-"+w.id+".after.heap.pprof")); err != nil {
+					return nil, err
+				}
+			}
 			res.Cells[w.id] = c
 			for _, p := range problems {
 				res.Errors = append(res.Errors, w.id+": "+p)
@@ -289,10 +314,12 @@ func runCell(st *state, w workload, d time.Duration, prof string) (cell, []strin
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := sampleCPU()
 	start = time.Now()
 	close(release)
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1 := sampleCPU()
 	runtime.ReadMemStats(&after)
 
 	var total cell
@@ -310,6 +337,8 @@ func runCell(st *state, w workload, d time.Duration, prof string) (cell, []strin
 	total.Seconds = elapsed.Seconds()
 	total.P50 = all.quantile(0.50)
 	total.P99 = all.quantile(0.99)
+	total.Max = all.quantile(1)
+	total.Others = otherCores(cpu0, cpu1, total.Seconds)
 	total.Mallocs = after.Mallocs - before.Mallocs
 
 	// Sanity checks: the versions the engine returned must be the ones it
@@ -335,6 +364,18 @@ func runCell(st *state, w workload, d time.Duration, prof string) (cell, []strin
 		st.vers[0] = v
 	}
 	return total, problems
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // procStatus returns a size field of /proc/self/status in bytes (0 if it

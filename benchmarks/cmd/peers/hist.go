@@ -45,7 +45,8 @@ func (h *hist) merge(o *hist) {
 	}
 }
 
-// quantile returns the q-quantile (0 < q <= 1) in nanoseconds.
+// quantile returns the q-quantile (0 < q <= 1) in nanoseconds; 1 gives
+// the largest recorded value (to its bucket's precision).
 func (h *hist) quantile(q float64) float64 {
 	if h.n == 0 {
 		return 0

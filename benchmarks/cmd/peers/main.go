@@ -32,7 +32,7 @@ func main() {
 	var (
 		child     = flag.String("child", "", "internal: run one engine in this process and print its results as JSON")
 		engines   = flag.String("engines", strings.Join(engineNames, ","), "engines to run, comma-separated")
-		wls       = flag.String("workloads", "all", "workloads to run, comma-separated ids: "+workloadIDs())
+		wls       = flag.String("workloads", "all", "workloads to run: all, none, or comma-separated ids of "+workloadIDs())
 		duration  = flag.Duration("duration", 3*time.Second, "measured time per cell")
 		warmup    = flag.Duration("warmup", -1, "unmeasured warm-up per cell (default: duration/5, at most 1s)")
 		quick     = flag.Bool("quick", false, "smoke run: 300ms per cell, 50ms warm-up (overrides -duration and -warmup)")
@@ -40,12 +40,13 @@ func main() {
 		nkeys     = flag.Int("keys", 100_000, "keys loaded before the workloads")
 		dir       = flag.String("dir", "", "directory for the stores' temporary data (default: the system temp dir)")
 		jsonOut   = flag.String("json", "", "also write every run's raw results to this file")
-		profDir   = flag.String("cpuprofile-dir", "", "write a CPU profile of every measured cell to this directory")
+		profDir   = flag.String("profile-dir", "", "write a CPU profile of every measured cell, and a heap profile after loading, to this directory")
+		settle    = flag.Duration("settle", 5*time.Second, "idle time after loading before RSS is measured again (0: skip)")
 		fsyncTime = flag.Duration("fsync-probe", time.Second, "how long to measure the disk's fsync rate before the runs (0: skip)")
 	)
 	flag.Parse()
 	if *quick {
-		*duration, *warmup = 300*time.Millisecond, 50*time.Millisecond
+		*duration, *warmup, *settle = 300*time.Millisecond, 50*time.Millisecond, 0
 		if *fsyncTime > 200*time.Millisecond {
 			*fsyncTime = 200 * time.Millisecond
 		}
@@ -53,9 +54,12 @@ func main() {
 	if *warmup < 0 {
 		*warmup = min(*duration/5, time.Second)
 	}
-	cfg := benchConfig{keys: *nkeys, duration: *duration, warmup: *warmup, dir: *dir, profDir: *profDir, workloads: map[string]bool{}}
+	cfg := benchConfig{keys: *nkeys, duration: *duration, warmup: *warmup, dir: *dir, profDir: *profDir, settle: *settle, workloads: map[string]bool{}}
 	for _, id := range strings.Split(*wls, ",") {
 		id = strings.TrimSpace(id)
+		if id == "none" || id == "" {
+			continue
+		}
 		if id == "all" {
 			for _, w := range workloads {
 				cfg.workloads[w.id] = true
@@ -121,6 +125,11 @@ func main() {
 				logf("%s: CHECK FAILED: %s", name, p)
 				failed = true
 			}
+			for _, w := range workloads {
+				if c, ok := res.Cells[w.id]; ok && c.Others > noisyCores {
+					logf("%s: %s: NOISY: other processes used %.2f cores meanwhile", name, w.id, c.Others)
+				}
+			}
 			results[name] = append(results[name], res)
 		}
 	}
@@ -137,6 +146,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// noisyCores is the CPU other processes may use during a cell before it is
+// reported as noisy.
+const noisyCores = 0.25
 
 func workloadIDs() string {
 	var ids []string
@@ -161,7 +174,8 @@ func runChildProcess(exe, name string, cfg benchConfig) (*childResult, error) {
 		"-warmup", cfg.warmup.String(),
 		"-workloads", strings.Join(ids, ","),
 		"-dir", cfg.dir,
-		"-cpuprofile-dir", cfg.profDir,
+		"-profile-dir", cfg.profDir,
+		"-settle", cfg.settle.String(),
 	}
 	// Loading, reopening and every cell, with room for a slow machine.
 	limit := 10*time.Minute + time.Duration(len(ids))*2*(cfg.duration+cfg.warmup)

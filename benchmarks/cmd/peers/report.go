@@ -107,10 +107,11 @@ func (r *report) print(w io.Writer) {
 		if wl.kind == kindHot {
 			cellRow("", "failed CAS/s", id, fig(cell.conflictsPerSec, fmtRate))
 		}
-		cellRow("", "p50 / p99 latency", id, func(n string) (string, bool) {
+		cellRow("", "p50 / p99 / max latency", id, func(n string) (string, bool) {
 			p50, ok := r.cellFigure(n, id, func(c cell) float64 { return c.P50 })
 			p99, _ := r.cellFigure(n, id, func(c cell) float64 { return c.P99 })
-			return fmtNs(p50) + " / " + fmtNs(p99), ok
+			pmax, _ := r.cellFigure(n, id, func(c cell) float64 { return c.Max })
+			return fmtNs(p50) + " / " + fmtNs(p99) + " / " + fmtNs(pmax), ok
 		})
 		cellRow("", "allocs/op", id, fig(cell.allocsPerOp, fmtAllocs))
 	}
@@ -124,8 +125,19 @@ func (r *report) print(w io.Writer) {
 	}
 	mib := func(x float64) string { return fmt.Sprintf("%.0f MiB", x/(1<<20)) }
 	row(fmt.Sprintf("**after loading %s keys**", fmtCount(r.cfg.keys)), "RSS (VmRSS)", eng(func(c *childResult) float64 { return float64(c.RSSLoaded) }, mib))
+	if r.cfg.settle > 0 {
+		row("", fmt.Sprintf("RSS after %s idle", r.cfg.settle), eng(func(c *childResult) float64 { return float64(c.RSSSettled) }, mib))
+	}
 	row("", "Go heap in use after GC", eng(func(c *childResult) float64 { return float64(c.HeapLoaded) }, mib))
-	row("", "load time, no fsync", eng(func(c *childResult) float64 { return c.LoadSeconds }, func(x float64) string { return fmt.Sprintf("%.2f s", x) }))
+	row("", "load time (no fsync)", eng(func(c *childResult) float64 { return c.LoadSeconds }, func(x float64) string { return fmt.Sprintf("%.2f s", x) }))
+
+	row("**noise**", "CPU of other processes during a cell, most", eng(func(c *childResult) float64 {
+		var most float64
+		for _, cl := range c.Cells {
+			most = max(most, cl.Others)
+		}
+		return most
+	}, func(x float64) string { return fmt.Sprintf("%.2f cores", x) }))
 
 	fmt.Fprintln(w)
 	var notes []string

@@ -425,8 +425,18 @@ func TestRSS(t *testing.T) {
 		}
 	}
 	t.Logf("after reads: %s", rss(t))
+	time.Sleep(5 * time.Second)
+	t.Logf("after 5 s idle: %s", rss(t))
 	runtime.GC()
 	t.Logf("after GC: %s", rss(t))
+	if p := os.Getenv("VKV_HEAP_PROFILE_IDLE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }
 
 func rss(t testing.TB) string {

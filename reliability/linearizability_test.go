@@ -14,8 +14,9 @@ import (
 	"github.com/vkvstore/vkv/vkvclient"
 )
 
-// checkTimeout bounds one porcupine check. A linearizable history of these
-// sizes checks in well under a second; Unknown (the timeout) fails the test.
+// checkTimeout bounds one porcupine check (five times as long in the long
+// mode). A linearizable history of the normal sizes checks in well under a
+// second; Unknown (the timeout) fails the test.
 const checkTimeout = 2 * time.Minute
 
 // visualizeTimeout bounds the second check that records the partial
@@ -56,7 +57,11 @@ func check(t *testing.T, h *history, partition bool, vizDir string) verdict {
 	t.Helper()
 	model := kvModel(h.keys, partition)
 	start := time.Now()
-	res := porcupine.CheckOperationsTimeout(model, h.ops, checkTimeout)
+	timeout := checkTimeout
+	if longMode() {
+		timeout = 5 * checkTimeout
+	}
+	res := porcupine.CheckOperationsTimeout(model, h.ops, timeout)
 	v := verdict{result: res, elapsed: time.Since(start), versions: versionViolations(h)}
 	if res != porcupine.Ok {
 		// Check again, recording what the visualization needs.
@@ -91,12 +96,12 @@ func requireLinearizable(t *testing.T, h *history, partition bool) {
 	v := check(t, h, partition, "")
 	switch v.result {
 	case porcupine.Ok:
-		t.Logf("linearizable: %s; checked in %v", h.summary(), v.elapsed.Round(time.Millisecond))
+		t.Logf("%s: linearizable: %s; checked in %v", t.Name(), h.summary(), v.elapsed.Round(time.Millisecond))
 	case porcupine.Illegal:
 		t.Errorf("NOT linearizable: %s; visualization: %s", h.summary(), v.visualization)
 	default:
-		t.Errorf("the checker gave up after %v (result %s), so linearizability is not shown: %s; visualization: %s",
-			checkTimeout, v.result, h.summary(), v.visualization)
+		t.Errorf("the checker gave up (result %s, after %v), so linearizability is not shown: %s; visualization: %s",
+			v.result, v.elapsed.Round(time.Second), h.summary(), v.visualization)
 	}
 	for _, s := range v.versions {
 		t.Errorf("version rule broken: %s", s)

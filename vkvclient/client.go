@@ -37,6 +37,8 @@ type Client struct {
 	token     string
 	attempts  int
 	closed    atomic.Bool
+	watchIdle time.Duration // see WithWatchIdleTimeout
+	watches   watchSet      // watches in progress, ended by Close
 }
 
 var _ vkv.KV = (*Client)(nil)
@@ -100,6 +102,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		}},
 		transport: tr,
 		attempts:  64,
+		watchIdle: DefaultWatchIdleTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -113,11 +116,15 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 // trailing slash).
 func (c *Client) Endpoint() string { return c.base }
 
-// Close releases the Client's idle connections. Later calls return
-// vkv.ErrClosed. Close is idempotent and always returns nil.
+// Close releases the Client's idle connections and ends its watches in
+// progress with vkv.ErrClosed. Later calls return vkv.ErrClosed. Close is
+// idempotent and always returns nil.
 func (c *Client) Close() error {
-	if c.closed.CompareAndSwap(false, true) && c.transport != nil {
-		c.transport.CloseIdleConnections()
+	if c.closed.CompareAndSwap(false, true) {
+		c.watches.closeAll()
+		if c.transport != nil {
+			c.transport.CloseIdleConnections()
+		}
 	}
 	return nil
 }

@@ -43,7 +43,13 @@ func (c *Client) responseError(resp *http.Response, cl call) error {
 	if mt != "application/problem+json" || json.Unmarshal(body, &p) != nil || p.Type == "" {
 		return nonProblem(resp.StatusCode, body, cl)
 	}
-	pe := &ProblemError{StatusCode: resp.StatusCode, Problem: p}
+	return problemError(resp.StatusCode, p, cl)
+}
+
+// problemError turns the problem p, sent with status, into the error the
+// embedded store would have returned for the call cl.
+func problemError(status int, p httpapi.Problem, cl call) error {
+	pe := &ProblemError{StatusCode: status, Problem: p}
 	key := cl.key
 	if p.Key != nil {
 		key = httpapi.WireKey(*p.Key, p.KeyBase64)

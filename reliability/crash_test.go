@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
@@ -361,8 +363,12 @@ func verifyCrashState(t *testing.T, c *vkvclient.Client, led *ledger, getAt bool
 			switch {
 			case h[0].Deleted && !errors.Is(err, vkv.ErrNotFound):
 				led.violate("%s: history ends with a delete at %d but Get gives %v, %v", key, h[0].Version, cur.Version, err)
-			case !h[0].Deleted && (err != nil || cur.Version != h[0].Version || string(cur.Value) != string(h[0].Value)):
-				led.violate("%s: history ends with %q at %d but Get gives %q at %d, %v", key, h[0].Value, h[0].Version, cur.Value, cur.Version, err)
+			case !h[0].Deleted && err != nil:
+				led.violate("%s: history ends with %q at %d but Get fails: %v", key, h[0].Value, h[0].Version, err)
+			case !h[0].Deleted:
+				if d := cmp.Diff(h[0], cur, cmpopts.EquateEmpty()); d != "" {
+					led.violate("%s: Get disagrees with the newest history entry (-history +get):\n%s", key, d)
+				}
 			}
 		}
 	}

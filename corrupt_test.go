@@ -130,21 +130,41 @@ func TestCorruption(t *testing.T) {
 	truncate := func(frac float64) func(b []byte) []byte {
 		return func(b []byte) []byte { return b[:int(float64(len(b))*frac)] }
 	}
+	// crashed makes the store look as if its process had been killed: no
+	// clean-shutdown marker, and add, a file a crash may leave behind.
+	crashed := func(name string, data []byte) func(dir string) error {
+		return func(dir string) error {
+			if err := os.Remove(filepath.Join(dir, "VKV-CLEAN")); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		}
+	}
 	cases := []struct {
 		name string
 		ext  string
 		edit func([]byte) []byte // nil: delete the file
+		prep func(dir string) error
+		// opens: the store must open (with every read right).
+		opens bool
 	}{
-		{"sst-flip-middle", ".sst", flip(0.5)},
-		{"sst-flip-start", ".sst", flip(0.01)},
-		{"sst-flip-index", ".sst", flip(0.97)},
-		{"sst-truncated", ".sst", truncate(0.5)},
-		{"sst-deleted", ".sst", nil},
-		{"vlog-flip-middle", ".vlog", flip(0.5)},
-		{"vlog-truncated", ".vlog", truncate(0.3)},
-		{"manifest-truncated", "MANIFEST", truncate(0.5)},
-		{"manifest-flip", "MANIFEST", flip(0.5)},
-		{"manifest-deleted", "MANIFEST", nil},
+		{name: "crash-debris-table", prep: crashed("000099.sst", []byte("half a table")), opens: true},
+		{name: "crash-empty-table", prep: crashed("000099.sst", nil), opens: true},
+		{name: "crash-empty-wal", prep: crashed("00099.mem", nil), opens: true},
+		{name: "crash-empty-vlog", prep: crashed("000099.vlog", nil), opens: true},
+		{name: "clean-with-debris-table", prep: func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "000099.sst"), []byte("not ours"), 0o644)
+		}},
+		{name: "sst-flip-middle", ext: ".sst", edit: flip(0.5)},
+		{name: "sst-flip-start", ext: ".sst", edit: flip(0.01)},
+		{name: "sst-flip-index", ext: ".sst", edit: flip(0.97)},
+		{name: "sst-truncated", ext: ".sst", edit: truncate(0.5)},
+		{name: "sst-deleted", ext: ".sst", edit: nil},
+		{name: "vlog-flip-middle", ext: ".vlog", edit: flip(0.5)},
+		{name: "vlog-truncated", ext: ".vlog", edit: truncate(0.3)},
+		{name: "manifest-truncated", ext: "MANIFEST", edit: truncate(0.5)},
+		{name: "manifest-flip", ext: "MANIFEST", edit: flip(0.5)},
+		{name: "manifest-deleted", ext: "MANIFEST", edit: nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,8 +172,15 @@ func TestCorruption(t *testing.T) {
 			if err := os.CopyFS(dir, os.DirFS(pristine)); err != nil {
 				t.Fatal(err)
 			}
-			target := filepath.Join(dir, strings.TrimPrefix(files[tc.ext][0], pristine))
-			if tc.edit == nil {
+			target := ""
+			if tc.ext != "" {
+				target = filepath.Join(dir, strings.TrimPrefix(files[tc.ext][0], pristine))
+			}
+			if tc.prep != nil {
+				if err := tc.prep(dir); err != nil {
+					t.Fatal(err)
+				}
+			} else if tc.edit == nil {
 				if err := os.Remove(target); err != nil {
 					t.Fatal(err)
 				}
@@ -188,6 +215,12 @@ func TestCorruption(t *testing.T) {
 			}
 			if len(res.Missing) > 0 {
 				t.Fatalf("%d written keys read as not found, e.g. %q", len(res.Missing), res.Missing[0])
+			}
+			if res.OpenErr != "" && tc.opens {
+				t.Fatalf("Open refused a store a crash could leave: %s", res.OpenErr)
+			}
+			if tc.opens && res.OK != corruptKeys {
+				t.Fatalf("after a crash-like state: %d of %d reads right, %d errors", res.OK, corruptKeys, res.Errors)
 			}
 			if res.OpenErr != "" {
 				t.Logf("Open refused: %.200s", res.OpenErr)

@@ -1,8 +1,10 @@
 package vkv
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,8 +12,10 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/ristretto/v2/z"
+	"google.golang.org/protobuf/proto"
 )
 
 // checkTables opens every table file in dir the way Badger will, before
@@ -20,19 +24,13 @@ import (
 // re-panics), and it skips a table whose checksum does not match and opens
 // the store without it (levels.go newLevelsController), which would serve
 // older versions as current. Here both become ErrCorrupt.
-func checkTables(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
-		}
-		return fmt.Errorf("vkv: open %s: %w", dir, err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sst") {
-			continue
-		}
-		if err := checkTable(filepath.Join(dir, e.Name())); err != nil {
+//
+// Only the tables the MANIFEST lists are checked: others are debris of a
+// flush or compaction that a crash interrupted (see checkManifest), possibly
+// half written, and Badger deletes them.
+func checkTables(dir string, listed map[uint64]bool) error {
+	for id := range listed {
+		if err := checkTable(table.NewFilename(id, dir)); err != nil {
 			return err
 		}
 	}
@@ -111,59 +109,132 @@ func writeClean(dir string, v uint64) error {
 	return d.Sync()
 }
 
-// checkManifest compares the tables on disk with those the MANIFEST lists.
-// Badger deletes every table the MANIFEST does not list, which after a crash
-// during a flush or compaction is debris, but after damage to the MANIFEST is
-// the data itself. Debris can only be newer than every listed table and can
-// only exist after a crash; so a table the MANIFEST does not list is
-// corruption if it is older than a listed one or if the store was closed
-// cleanly (clean is true). A missing MANIFEST beside tables is corruption too.
-func checkManifest(dir string, bo badger.Options, clean bool) error {
-	var onDisk []uint64
+// checkManifest compares the tables on disk with those the MANIFEST lists,
+// and returns the listed ones.
+//
+// Badger deletes every table the MANIFEST does not list. After a crash that
+// is debris: a table whose creation the crash kept out of the MANIFEST (it
+// is newer than every table the MANIFEST mentions), or one whose deletion
+// the MANIFEST records but whose file was not removed yet. After damage to
+// the MANIFEST, it is the data itself. So a table the MANIFEST does not list
+// is corruption if the store was closed cleanly (clean is true: a clean
+// Close leaves no debris), or if it is neither newer than every listed table
+// nor recorded as deleted. A listed table missing from disk, or a missing
+// MANIFEST beside tables, is corruption too.
+func checkManifest(dir string, bo badger.Options, clean bool) (map[uint64]bool, error) {
+	onDisk := map[uint64]bool{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if id, ok := table.ParseFileID(e.Name()); ok {
+			onDisk[id] = true
+		}
+	}
+	path := filepath.Join(dir, badger.ManifestFilename)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if len(onDisk) > 0 {
+			return nil, fmt.Errorf("%w: %s is missing but %d tables are present", ErrCorrupt, badger.ManifestFilename, len(onDisk))
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, bo.ExternalMagicVersion, bo)
+	if err != nil {
+		return nil, nil // Badger reports it when it opens the same file.
+	}
+	deleted, err := manifestDeletions(path)
+	if err != nil {
+		return nil, nil
+	}
+	listed := make(map[uint64]bool, len(m.Tables))
+	var maxListed uint64
+	for id := range m.Tables {
+		listed[id] = true
+		maxListed = max(maxListed, id)
+		if !onDisk[id] {
+			return nil, fmt.Errorf("%w: table %d is in the %s but not on disk", ErrCorrupt, id, badger.ManifestFilename)
+		}
+	}
+	for id := range onDisk {
+		if listed[id] {
+			continue
+		}
+		if clean || (id <= maxListed && !deleted[id]) {
+			return nil, fmt.Errorf("%w: table %d is on disk but not in the %s (which lists %d tables)", ErrCorrupt, id, badger.ManifestFilename, len(m.Tables))
+		}
+	}
+	return listed, nil
+}
+
+// manifestDeletions returns the tables whose deletion the MANIFEST records.
+// It reads the format of Badger's ReplayManifestFile (manifest.go): 8 bytes of
+// magic, then change sets, each a 4-byte length, a 4-byte CRC and a protobuf
+// ManifestChangeSet; a torn last change set ends the file.
+func manifestDeletions(path string) (map[uint64]bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 8 {
+		return nil, ErrCorrupt
+	}
+	deleted := map[uint64]bool{}
+	for b = b[8:]; len(b) >= 8; {
+		n := binary.BigEndian.Uint32(b[0:4])
+		if uint64(n) > uint64(len(b)-8) {
+			break
+		}
+		data := b[8 : 8+n]
+		if crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)) != binary.BigEndian.Uint32(b[4:8]) {
+			return nil, ErrCorrupt
+		}
+		var cs pb.ManifestChangeSet
+		if err := proto.Unmarshal(data, &cs); err != nil {
+			return nil, err
+		}
+		for _, c := range cs.Changes {
+			if c.Op == pb.ManifestChange_DELETE {
+				deleted[c.Id] = true
+			}
+		}
+		b = b[8+n:]
+	}
+	return deleted, nil
+}
+
+// removeEmptyLogs deletes empty write-ahead (.mem) and value-log (.vlog)
+// files. A crash between creating such a file and sizing it leaves it empty,
+// and Badger v4.9.6 then fails to open ("Open existing file ... Create a new
+// file"); an empty file holds no data.
+func removeEmptyLogs(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil
 		}
-		return fmt.Errorf("vkv: open %s: %w", dir, err)
+		return err
 	}
 	for _, e := range entries {
-		if id, ok := table.ParseFileID(e.Name()); ok {
-			onDisk = append(onDisk, id)
-		}
-	}
-	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
-	if errors.Is(err, os.ErrNotExist) {
-		if len(onDisk) > 0 {
-			return fmt.Errorf("%w: %s is missing but %d tables are present", ErrCorrupt, badger.ManifestFilename, len(onDisk))
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("vkv: open %s: %w", dir, err)
-	}
-	defer f.Close()
-	m, _, err := badger.ReplayManifestFile(f, bo.ExternalMagicVersion, bo)
-	if err != nil {
-		return nil // Badger reports it when it opens the same file.
-	}
-	present := make(map[uint64]bool, len(onDisk))
-	for _, id := range onDisk {
-		present[id] = true
-	}
-	var maxListed uint64
-	for id := range m.Tables {
-		maxListed = max(maxListed, id)
-		if !present[id] {
-			return fmt.Errorf("%w: table %d is in the %s but not on disk", ErrCorrupt, id, badger.ManifestFilename)
-		}
-	}
-	for _, id := range onDisk {
-		if _, ok := m.Tables[id]; ok {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".mem") || strings.HasSuffix(e.Name(), ".vlog")) {
 			continue
 		}
-		if clean || id <= maxListed {
-			return fmt.Errorf("%w: table %d is on disk but not in the %s (which lists %d tables)", ErrCorrupt, id, badger.ManifestFilename, len(m.Tables))
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() == 0 {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

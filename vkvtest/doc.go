@@ -59,6 +59,16 @@
 //     idempotent, also when called concurrently with other calls.
 //   - Concurrency: a mixed workload from several goroutines, meant to be run
 //     under the race detector.
+//   - Watch, only for a KV that implements vkv.Watcher (found by type
+//     assertion; skipped otherwise): a watch replays exactly the changes
+//     above its from version under its prefix, then delivers live ones; with
+//     concurrent writers, several watchers (different prefixes and from
+//     versions, started at different times) each see the committed sequence
+//     read back from History, in version order; an expiry arrives as a
+//     delete; a watch ends with ctx's error when ctx ends and with
+//     vkv.ErrClosed when the KV closes. A from below the kept history
+//     (*vkv.CompactedError) is not checked, since a generic KV cannot be
+//     made to compact on demand.
 //
 // The suite assumes that the KV keeps the history of at least the last few
 // thousand versions (History and GetAt are checked on fresh stores), and that

@@ -53,6 +53,7 @@ var groups = []group{
 	{"TTL", ttlCases},
 	{"Input", inputCases},
 	{"Concurrency", concurrencyCases},
+	{"Watch", watchCases},
 }
 
 // openKV calls open and arranges for the KV to be closed when t ends.

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/vkvstore/vkv"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// openStore opens a store in a temporary directory, closed when the test
+// ends.
+func openStore(t *testing.T) *vkv.Store {
+	t.Helper()
+	s, err := vkv.Open(t.TempDir(), &vkv.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, vkv.ErrClosed) {
+			t.Errorf("closing the store: %v", err)
+		}
+	})
+	return s
+}
+
+// start runs c until the test ends.
+func start(t *testing.T, c *cache) func() error {
+	t.Helper()
+	stop := runCache(context.Background(), c)
+	t.Cleanup(func() {
+		if err := stop(); err != nil && !errors.Is(err, vkv.ErrClosed) {
+			t.Errorf("cache: %v", err)
+		}
+	})
+	return stop
+}
+
+// put writes key and fails the test on error.
+func put(t *testing.T, s vkv.KV, key, value string) vkv.Version {
+	t.Helper()
+	v, err := s.Put(context.Background(), key, []byte(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitFor waits, a few seconds at most, for the cache to reach v.
+func waitFor(t *testing.T, c *cache, v vkv.Version) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitFor(ctx, v); err != nil {
+		t.Fatalf("the cache did not reach version %d (it is at %d): %v", v, c.Version(), err)
+	}
+}
+
+// item is what the comparison looks at.
+type item struct {
+	Value   string
+	Version vkv.Version
+	Create  vkv.Version
+}
+
+// storeItems lists the keys under prefix in the store.
+func storeItems(t *testing.T, s vkv.Reader) map[string]item {
+	t.Helper()
+	out := map[string]item{}
+	for after := ""; ; {
+		page, next, err := s.List(context.Background(), prefix, after, vkv.MaxListLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			out[e.Key] = item{string(e.Value), e.Version, e.CreateVersion}
+		}
+		if next == "" {
+			return out
+		}
+		after = next
+	}
+}
+
+// cacheItems is the cache's snapshot in the same form.
+func cacheItems(c *cache) map[string]item {
+	snap, _ := c.Snapshot()
+	out := map[string]item{}
+	for k, e := range snap {
+		out[k] = item{string(e.Value), e.Version, e.CreateVersion}
+	}
+	return out
+}
+
+// checkSame fails the test if the cache and the store differ.
+func checkSame(t *testing.T, s vkv.Reader, c *cache) {
+	t.Helper()
+	if diff := cmp.Diff(storeItems(t, s), cacheItems(c)); diff != "" {
+		t.Fatalf("cache differs from the store (-store +cache):\n%s", diff)
+	}
+}
+
+// TestFollowsConcurrentWrites: after concurrent puts, deletes and
+// transactions, the cache holds what the store holds, and nothing from
+// outside its prefix.
+func TestFollowsConcurrentWrites(t *testing.T) {
+	s := openStore(t)
+	c := newCache(s, prefix)
+	start(t, c)
+	if err := writeRandom(context.Background(), s, 8, 100, 10); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, put(t, s, prefix+"last", "done"))
+	checkSame(t, s, c)
+	if n := len(storeItems(t, s)); n < 2 {
+		t.Fatalf("only %d keys under %s: the test tested little", n, prefix)
+	}
+	if applied, reloads := c.Stats(); applied == 0 || reloads != 0 {
+		t.Fatalf("%d changes applied, %d reloads", applied, reloads)
+	}
+}
+
+// TestResume: a cache that stops and runs again applies the changes made
+// meanwhile from the change log, deletes included, without reloading.
+func TestResume(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	// Writes before the cache exists are replayed from version 0.
+	put(t, s, prefix+"a", "1")
+	put(t, s, prefix+"b", "1")
+	c := newCache(s, prefix)
+	stop := runCache(ctx, c)
+	waitFor(t, c, put(t, s, prefix+"c", "1"))
+	checkSame(t, s, c)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	applied, _ := c.Stats()
+
+	if _, err := s.Delete(ctx, prefix+"a"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, prefix+"b", "2")
+	put(t, s, "other/x", "1")
+	last := put(t, s, prefix+"d", "1")
+	if e, ok := c.Get(prefix + "a"); !ok || string(e.Value) != "1" {
+		t.Fatalf("the stopped cache changed: %+v, %v", e, ok)
+	}
+
+	start(t, c)
+	waitFor(t, c, last)
+	checkSame(t, s, c)
+	after, reloads := c.Stats()
+	if after-applied != 3 || reloads != 0 {
+		t.Fatalf("resumed with %d changes and %d reloads, want 3 and 0", after-applied, reloads)
+	}
+}
+
+// compactingSource is a store whose change log is compacted below
+// oldest the first time it is watched, as if the cache had fallen behind
+// the store's history retention. (A real compaction runs every 10 seconds,
+// too slow for a test.)
+type compactingSource struct {
+	*vkv.Store
+	oldest  vkv.Version
+	watched atomic.Int32
+	during  func() // runs inside the first Watch, before it fails
+}
+
+func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+	if s.watched.Add(1) == 1 && from < s.oldest {
+		return func(yield func(vkv.Entry, error) bool) {
+			s.during()
+			yield(vkv.Entry{}, &vkv.CompactedError{Requested: from, Oldest: s.oldest})
+		}
+	}
+	return s.Store.Watch(ctx, prefix, from)
+}
+
+// TestReloadWhenCompacted: when the changes the cache needs are gone, it
+// reloads from List and follows from there, and ends equal to the store
+// even though writes went on during the reload.
+func TestReloadWhenCompacted(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for i := range 20 {
+		put(t, s, fmt.Sprintf("%sk%02d", prefix, i%7), fmt.Sprint(i))
+	}
+	cur, err := s.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writing := make(chan error, 1)
+	src := &compactingSource{Store: s, oldest: cur - 5, during: func() {
+		go func() { writing <- writeRandom(ctx, s, 4, 50, 7) }()
+	}}
+	c := newCache(src, prefix)
+	start(t, c)
+	if err := <-writing; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, put(t, s, prefix+"last", "done"))
+	checkSame(t, s, c)
+	if _, reloads := c.Stats(); reloads != 1 {
+		t.Fatalf("%d reloads, want 1", reloads)
+	}
+}
+
+// TestExpiry: the cache hides an entry whose TTL ran out, then drops it
+// when the store records the expiry.
+func TestExpiry(t *testing.T) {
+	s := openStore(t)
+	c := newCache(s, prefix)
+	start(t, c)
+	const ttl = 100 * time.Millisecond
+	putAt := time.Now()
+	v, err := s.Put(context.Background(), prefix+"session", []byte("abc"), vkv.WithTTL(ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, v)
+	if _, ok := c.Get(prefix + "session"); !ok && time.Since(putAt) < ttl {
+		t.Fatal("a live entry is not in the cache")
+	}
+	time.Sleep(ttl)
+	if _, ok := c.Get(prefix + "session"); ok {
+		t.Fatal("an expired entry is still returned")
+	}
+	waitFor(t, c, v+1) // the recorded expiry
+	c.mu.RLock()
+	_, held := c.entries[prefix+"session"]
+	c.mu.RUnlock()
+	if held {
+		t.Fatal("the cache still holds the entry after the expiry was recorded")
+	}
+	checkSame(t, s, c)
+}
+
+// TestRunEnds: Run returns vkv.ErrClosed when the store closes, and
+// WaitFor returns when its context ends.
+func TestRunEnds(t *testing.T) {
+	s := openStore(t)
+	c := newCache(s, prefix)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.WaitFor(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitFor with a cancelled context: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	waitFor(t, c, put(t, s, prefix+"a", "1"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, vkv.ErrClosed) {
+		t.Fatalf("Run after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestRun runs the command with small numbers.
+func TestRun(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"-writers", "2", "-writes", "50", "-ttl", "50ms", "-dir", t.TempDir()}
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"the cache has on at version 1", "cache == store at version", "applied 3 changes", "cached false"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
@@ -55,6 +57,12 @@ func FuzzHandler(f *testing.F) {
 			return
 		}
 		instance := r.URL.EscapedPath()
+		if strings.HasPrefix(r.URL.Path, "/v1/watch") {
+			// A watch streams until its request ends.
+			ctx, cancel := context.WithTimeout(r.Context(), watchFuzzTime)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		writesBefore := kv.writes.Load()
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -103,6 +111,10 @@ func FuzzHandler(f *testing.F) {
 	})
 }
 
+// watchFuzzTime bounds a GET /v1/watch under fuzz: the stream is cut after
+// that long.
+const watchFuzzTime = 150 * time.Millisecond
+
 // bodyKey is the context key under which parseFuzzRequest keeps the body.
 type bodyKey struct{}
 
@@ -150,6 +162,12 @@ func parseFuzzRequest(method, target, headers string, body []byte) (*http.Reques
 type writeCounter struct {
 	vkv.KV
 	writes atomic.Int64
+}
+
+// Watch passes the change feed of the store through, so that GET
+// /v1/watch is served rather than answered 501.
+func (c *writeCounter) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+	return c.KV.(vkv.Watcher).Watch(ctx, prefix, from)
 }
 
 func (c *writeCounter) count(err error) {

@@ -240,6 +240,13 @@ func hostileRows() []hostileRow {
 		{name: "token in the query", req: rawRequest{method: "PUT", target: "/v1/kv/a?access_token=" + hostileToken, body: []byte("x"), noAuth: true}, status: 401, problem: noAuthz},
 		{name: "empty bearer", req: putReq("/v1/kv/a", "x", "Authorization: Bearer "), status: 401, problem: noAuthz},
 
+		// Watch parameters.
+		{name: "watch fromVersion=-1", req: getReq("/v1/watch?fromVersion=-1"), status: 400, problem: badVer},
+		{name: "watch fromVersion=2^64", req: getReq("/v1/watch?fromVersion=18446744073709551616"), status: 400, problem: badVer},
+		{name: "watch Last-Event-ID garbage", req: getReq("/v1/watch", "Last-Event-ID: 1e3"), status: 400, problem: badVer},
+		{name: "watch prefix with a bad escape", req: getReq("/v1/watch?prefix=%zz"), status: 400, problem: badReq},
+		{name: "POST a watch", req: rawRequest{method: "POST", target: "/v1/watch", body: []byte("{}")}, status: 405, problem: noMeth},
+
 		// Paths that look like traversal are keys like any other.
 		{name: "dot-dot key", req: getReq("/v1/kv/../../etc/passwd"), status: 404, problem: "not-found"},
 		{name: "DELETE an absent key", req: rawRequest{method: "DELETE", target: "/v1/kv/absent"}, status: 404, problem: "not-found"},

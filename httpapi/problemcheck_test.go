@@ -31,6 +31,7 @@ var problemStatus = map[string]int{
 	"unauthorized":           401,
 	"insufficient-storage":   507,
 	"internal":               500,
+	"not-implemented":        501,
 	"unavailable":            503,
 }
 

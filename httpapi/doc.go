@@ -1,7 +1,7 @@
 // Package httpapi serves a vkv.KV over HTTP, as the vkv HTTP contract (v1)
 // describes: single-key reads and conditional writes under /v1/kv/, listing
-// at /v1/kv, transactions at /v1/txn, history at /v1/history/ and a health
-// check at /healthz.
+// at /v1/kv, transactions at /v1/txn, history at /v1/history/, the change
+// feed at /v1/watch and a health check at /healthz.
 //
 // # Basics
 //
@@ -51,6 +51,17 @@
 //     503 unavailable.
 //   - Every response has X-Request-Id (the client's, if it sent a short
 //     printable one, else a new one); a 500 problem carries it as requestId.
+//   - GET /v1/watch?prefix=P&fromVersion=N streams the KV's changes as
+//     Server-Sent Events (id: the version; event: put or delete; data: a
+//     WatchEvent), when the KV implements vkv.Watcher (else 501
+//     not-implemented). Last-Event-ID wins over fromVersion; without either
+//     the watch starts at the newest version. Idle streams carry a
+//     ": heartbeat" comment (WithHeartbeat). A from below the kept history is
+//     410 compacted before the stream starts; errors during it end it with an
+//     "error" event carrying the problem, also when the store closes and when
+//     the *http.Server serving it starts Shutdown (so streams do not hold
+//     Shutdown up). The write deadline is moved forward as events are written
+//     (WatchWriteTimeout), so the server's WriteTimeout does not end streams.
 //
 // # Caveats
 //

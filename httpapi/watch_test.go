@@ -285,11 +285,14 @@ func TestWatchRequestErrors(t *testing.T) {
 			if resp.StatusCode != row.status {
 				t.Fatalf("%s: status %d, want %d (%s); body %s", row.target, resp.StatusCode, row.status, row.reason, body)
 			}
+			path, _, _ := strings.Cut(row.target, "?")
+			if _, err := checkProblem(resp.StatusCode, resp.Header, body, path); err != nil {
+				t.Errorf("%s: %v", row.target, err)
+			}
 			var p httpapi.Problem
 			if err := json.Unmarshal(body, &p); err != nil || resp.Header.Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%s: not a problem: %v, %s", row.target, err, body)
 			}
-			path, _, _ := strings.Cut(row.target, "?")
 			if p.Name() != row.problem || p.Status != row.status || p.Title == "" || p.Detail == "" || p.Instance != path {
 				t.Errorf("%s: problem %s, want %s at %s (%s)", row.target, body, row.problem, path, row.reason)
 			}

@@ -147,8 +147,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "B: CompareAndSwap(%s, %d, %d) -> version %d, no re-read\n\n", key, ce.Current.Version, n+1, vb)
 
-	// Many writers at once.
+	// Many writers at once. (On a -dir used before, the counter goes on
+	// from where it was.)
 	const counter = "counters/concurrent"
+	initial, _, err := increment(ctx, s, counter, 0)
+	if err != nil {
+		return err
+	}
 	var (
 		wg       sync.WaitGroup
 		attempts atomic.Int64
@@ -179,11 +184,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	want := *workers * *increments
+	n64 := int64(*workers * *increments)
+	want := initial + n64
 	fmt.Fprintf(stdout, "%d writers x %d increments of %s in %v\n", *workers, *increments, counter, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "final value %s (want %d), %d attempts: %d conflicts, each retried from ConflictError.Current\n",
-		e.Value, want, attempts.Load(), attempts.Load()-int64(want))
-	if string(e.Value) != strconv.Itoa(want) {
+		e.Value, want, attempts.Load(), attempts.Load()-n64)
+	if string(e.Value) != strconv.FormatInt(want, 10) {
 		return fmt.Errorf("lost updates: the counter is %s, not %d", e.Value, want)
 	}
 	return nil

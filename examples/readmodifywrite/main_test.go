@@ -198,15 +198,19 @@ func TestErrorsWriteNothing(t *testing.T) {
 	}
 }
 
-// TestRun runs the command with small numbers.
+// TestRun runs the command with small numbers, twice on one directory: the
+// counter goes on from where the first run left it.
 func TestRun(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-workers", "4", "-increments", "20", "-dir", t.TempDir()}, &out); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{"B: the conflict carries the current entry: 11 at version 2", "final value 80 (want 80)"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+	args := []string{"-workers", "4", "-increments", "20", "-dir", t.TempDir()}
+	for i, final := range []string{"final value 80 (want 80)", "final value 160 (want 160)"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out); err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out.String())
+		}
+		for _, want := range []string{"B: the conflict carries the current entry: 11 at version", final} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output of run %d lacks %q:\n%s", i+1, want, out.String())
+			}
 		}
 	}
 }

@@ -183,10 +183,17 @@ type stats struct {
 	applied, refused, audits atomic.Int64
 }
 
+// newRunID returns a prefix for the transfer ids of one run, so that runs
+// on the same store do not reuse each other's ids.
+func newRunID() string {
+	return strconv.FormatUint(rand.Uint64(), 36)
+}
+
 // simulate runs workers goroutines, each making n random transfers between
-// accounts, while an auditor checks that the total stays want. It returns
-// the first unexpected error, or a mismatch of the total.
-func simulate(ctx context.Context, kv vkv.KV, accounts []string, workers, n int, want int64, st *stats) error {
+// accounts, while an auditor checks that the total stays want. The ids of
+// the transfers start with runID. It returns the first unexpected error, or
+// a mismatch of the total.
+func simulate(ctx context.Context, kv vkv.KV, accounts []string, workers, n int, want int64, runID string, st *stats) error {
 	var (
 		wg, auditor sync.WaitGroup
 		errOnce     sync.Once
@@ -223,7 +230,7 @@ func simulate(ctx context.Context, kv vkv.KV, accounts []string, workers, n int,
 				f := rand.IntN(len(accounts))
 				from, to := accounts[f], accounts[(f+1+rand.IntN(len(accounts)-1))%len(accounts)]
 				amount := 1 + rand.Int64N(want/int64(len(accounts)))
-				id := fmt.Sprintf("w%d-%d", w, i)
+				id := fmt.Sprintf("%s-w%d-%d", runID, w, i)
 				err := vkv.ErrConflict
 				for try := 0; errors.Is(err, vkv.ErrConflict) && try < 10; try++ {
 					// Update gives up after many lost races; the id
@@ -272,11 +279,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("acct-%02d", i+1)
 	}
-	if err := open(ctx, s, accounts, *initial); err != nil {
-		return fmt.Errorf("opening the accounts (a fresh -dir is needed): %w", err)
+	var want int64
+	switch err := open(ctx, s, accounts, *initial); {
+	case err == nil:
+		want = *initial * int64(*nAccounts)
+		fmt.Fprintf(stdout, "%d accounts with %d each: %d in total\n", *nAccounts, *initial, want)
+	case errors.Is(err, vkv.ErrConflict):
+		// A -dir used before: go on with the accounts it holds.
+		b, err := balances(ctx, s, accounts)
+		if err != nil {
+			return fmt.Errorf("the accounts of %s: %w", *dir, err)
+		}
+		want = sum(b)
+		fmt.Fprintf(stdout, "%d accounts already there: %d in total\n", *nAccounts, want)
+	default:
+		return err
 	}
-	want := *initial * int64(*nAccounts)
-	fmt.Fprintf(stdout, "%d accounts with %d each: %d in total\n", *nAccounts, *initial, want)
 
 	// A transfer, the same transfer retried, and one that cannot be made.
 	v, err := transfer(ctx, s, "demo-1", accounts[0], accounts[1], 250)
@@ -299,7 +317,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	var st stats
 	start := time.Now()
-	if err := simulate(ctx, s, accounts, *workers, *n, want, &st); err != nil {
+	if err := simulate(ctx, s, accounts, *workers, *n, want, newRunID(), &st); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d goroutines x %d random transfers in %v: %d applied, %d refused for insufficient funds\n",

@@ -54,7 +54,7 @@ func TestConcurrentTransfersKeepTotal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st stats
-	if err := simulate(ctx, s, accounts, 8, 60, 600, &st); err != nil {
+	if err := simulate(ctx, s, accounts, 8, 60, 600, "test", &st); err != nil {
 		t.Fatal(err)
 	}
 	if st.applied.Load() == 0 || st.audits.Load() == 0 {
@@ -151,20 +151,24 @@ func TestRetriedTransferAppliesOnce(t *testing.T) {
 	}
 }
 
-// TestRun runs the command with small numbers.
+// TestRun runs the command with small numbers, twice on one directory: the
+// second run goes on with the accounts of the first.
 func TestRun(t *testing.T) {
-	var out bytes.Buffer
 	args := []string{"-accounts", "4", "-workers", "4", "-transfers", "30", "-dir", t.TempDir()}
-	if err := run(context.Background(), args, &out); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	for _, want := range []string{
-		"transfer demo-1 retried -> version 2 again",
-		fmt.Sprintf("-> %v", errInsufficientFunds),
-		"total 4000\n",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+	for i, first := range []string{"4 accounts with 1000 each: 4000 in total", "4 accounts already there: 4000 in total"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out); err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out.String())
+		}
+		for _, want := range []string{
+			first,
+			"transfer demo-1 retried -> version 2 again",
+			fmt.Sprintf("-> %v", errInsufficientFunds),
+			"total 4000\n",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("output of run %d lacks %q:\n%s", i+1, want, out.String())
+			}
 		}
 	}
 }

@@ -25,6 +25,20 @@
 // serves no snapshot: reads then see the latest data, and the read
 // conditions still make the commit safe.
 //
+// # Watch
+//
+// A *Client implements vkv.Watcher: Watch reads the server's change feed,
+// GET /v1/watch, as Server-Sent Events, and yields the same sequence the
+// embedded store's Watch would. It resumes by itself after a dropped
+// connection, a silent one (WithWatchIdleTimeout) or a server restart,
+// without a gap or a duplicate: it reconnects with Last-Event-ID set to the
+// version before the last one it delivered changes of, and skips the
+// changes of that version it already delivered (a transaction's changes
+// share a version). A 410 or a compaction during the stream ends it with a
+// *vkv.CompactedError; Close ends every watch in progress with
+// vkv.ErrClosed. An *http.Client given with WithHTTPClient should have no
+// Timeout, which would cut every stream (Watch would reconnect each time).
+//
 // # Caveats
 //
 // One Client is safe for concurrent use and reuses its connections; Close it

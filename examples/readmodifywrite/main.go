@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -32,7 +33,7 @@ func main() {
 
 // maxAttempts bounds the attempts of one modify: under heavy contention a
 // writer may keep losing, and then it is better to fail than to spin.
-const maxAttempts = 1000
+const maxAttempts = 100
 
 // modify replaces the value of key with fn(old), where old is the value
 // the write replaces: the write happens only if key is still at the version
@@ -74,6 +75,11 @@ func modify(ctx context.Context, kv vkv.KV, key string, fn func(old []byte, exis
 		// The conflict says what the key holds now: nil Current with a
 		// zero Actual means the key was deleted. (A KV that could not send
 		// the value leaves Current nil with Actual set; read it then.)
+		// Many writers of one key mostly lose to each other; a short random
+		// pause, growing with the losses, spreads them out.
+		if err := backoff(ctx, attempt); err != nil {
+			return 0, attempt, err
+		}
 		cur = ce.Current
 		if cur == nil && ce.Actual != 0 {
 			e, err := kv.Get(ctx, key)
@@ -84,6 +90,19 @@ func modify(ctx context.Context, kv vkv.KV, key string, fn func(old []byte, exis
 				return 0, attempt, err
 			}
 		}
+	}
+}
+
+// backoff sleeps a random time of up to attempt times 50µs, at most 5ms,
+// or until ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(min(time.Duration(attempt)*50*time.Microsecond, 5*time.Millisecond)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -301,7 +301,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "transfer demo-1: 250 from %s to %s -> applied at version %d\n", accounts[0], accounts[1], v)
+	fmt.Fprintf(stdout, "transfer demo-1: 250 from %s to %s -> version %d\n", accounts[0], accounts[1], v)
 	v2, err := transfer(ctx, s, "demo-1", accounts[0], accounts[1], 250)
 	if err != nil {
 		return err

@@ -42,6 +42,7 @@ type countingKV struct {
 	gets int
 }
 
+// Get counts the read and passes it on.
 func (c *countingKV) Get(ctx context.Context, key string) (vkv.Entry, error) {
 	c.mu.Lock()
 	c.gets++
@@ -157,6 +158,7 @@ type deleteOnce struct {
 	calls *int
 }
 
+// CompareAndSwap deletes key first, the first time only.
 func (d *deleteOnce) CompareAndSwap(ctx context.Context, key string, expected vkv.Version, value []byte, opts ...vkv.WriteOption) (vkv.Version, error) {
 	if *d.calls++; *d.calls == 1 {
 		if _, err := d.KV.Delete(ctx, key); err != nil {

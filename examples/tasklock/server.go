@@ -114,7 +114,10 @@ type startRequest struct {
 	Fail       bool   `json:"fail"`       // the simulated task fails at the end
 }
 
-// startResponse is the body of a 202 to POST /tasks.
+// startResponse is the body of a 202 to POST /tasks. LeaseExpiresAt counts
+// the TTL from the start of the run, a moment before the lock's write: the
+// store's own expiry is a little later, never earlier. (A vkv.Lock does not
+// say when its lease ends.)
 type startResponse struct {
 	runRecord
 	LeaseExpiresAt time.Time `json:"leaseExpiresAt"`

@@ -180,6 +180,8 @@ type compactingSource struct {
 	during  func() // runs inside the first Watch, before it fails
 }
 
+// Watch fails the first watch from below oldest with a *vkv.CompactedError,
+// after running during; every other watch is the store's.
 func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
 	if s.watched.Add(1) == 1 && from < s.oldest {
 		return func(yield func(vkv.Entry, error) bool) {

@@ -10,13 +10,12 @@ import (
 	"github.com/vkvstore/vkv"
 )
 
-// source is what the cache needs of a store: the change feed, and reads
-// and the current version to rebuild from when the feed it needs is gone.
-// *vkv.Store provides all of it.
+// source is what the cache needs of a store: the change feed, and reads to
+// rebuild from when the feed it needs is gone. The embedded *vkv.Store and
+// the HTTP client *vkvclient.Client both provide it.
 type source interface {
 	vkv.Reader
 	vkv.Watcher
-	CurrentVersion(ctx context.Context) (vkv.Version, error)
 }
 
 // cache is an in-memory copy of the keys under a prefix of a store, kept in
@@ -26,7 +25,8 @@ type source interface {
 // whole kept history replays in order) and, when it stops and runs again,
 // resumes after the last version it applied. If the change log no longer
 // reaches back that far (the cache fell behind the store's history
-// retention), it reloads the keys with List and watches from there.
+// retention), it reloads the keys with List and watches from the oldest
+// version the store still has.
 type cache struct {
 	src    source
 	prefix string
@@ -53,7 +53,7 @@ func (c *cache) Run(ctx context.Context) error {
 		var ce *vkv.CompactedError
 		switch {
 		case errors.As(err, &ce):
-			if err := c.reload(ctx); err != nil {
+			if err := c.reload(ctx, ce.Oldest); err != nil {
 				return err
 			}
 		case err == nil && ctx.Err() == nil:
@@ -104,13 +104,13 @@ func (c *cache) apply(e vkv.Entry) {
 }
 
 // reload rebuilds the cache from the store's current keys and sets its
-// version to the store's version before the listing, so that the watch
-// that follows misses nothing (and apply skips what List already saw).
-func (c *cache) reload(ctx context.Context) error {
-	v, err := c.src.CurrentVersion(ctx)
-	if err != nil {
-		return err
-	}
+// version to oldest, the lowest version the store's feed still starts from
+// (CompactedError.Oldest). Every change up to oldest was committed before
+// the listing began, so List saw it (or a later state); the watch that
+// follows delivers every change after it, and apply skips those List saw
+// already. Until the watch has caught up, a key that List found deleted may
+// briefly come back, with a value it really had, and go again.
+func (c *cache) reload(ctx context.Context, oldest vkv.Version) error {
 	entries := map[string]vkv.Entry{}
 	for after := ""; ; {
 		page, next, err := c.src.List(ctx, c.prefix, after, vkv.MaxListLimit)
@@ -129,8 +129,8 @@ func (c *cache) reload(ctx context.Context) error {
 	defer c.mu.Unlock()
 	c.entries = entries
 	c.reloads++
-	if v > c.version {
-		c.version = v
+	if oldest > c.version {
+		c.version = oldest
 		close(c.changed)
 		c.changed = make(chan struct{})
 	}

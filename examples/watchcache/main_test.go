@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/vkvclient"
 )
 
 func TestMain(m *testing.M) {
@@ -131,6 +134,26 @@ func TestFollowsConcurrentWrites(t *testing.T) {
 	if applied, reloads := c.Stats(); applied == 0 || reloads != 0 {
 		t.Fatalf("%d changes applied, %d reloads", applied, reloads)
 	}
+}
+
+// TestOverHTTP: the same cache over the Go client of a vkv server, which
+// provides the same Reader and Watcher.
+func TestOverHTTP(t *testing.T) {
+	s := openStore(t)
+	ts := httptest.NewServer(httpapi.New(s))
+	t.Cleanup(ts.Close)
+	client, err := vkvclient.New(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	c := newCache(client, prefix)
+	start(t, c)
+	if err := writeRandom(context.Background(), client, 4, 25, 10); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, put(t, client, prefix+"last", "done"))
+	checkSame(t, s, c)
 }
 
 // TestResume: a cache that stops and runs again applies the changes made

@@ -10,6 +10,14 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
+// Backupper is implemented by KVs that can write a backup of themselves;
+// *Store implements it. The HTTP handler serves it at GET /v1/backup.
+type Backupper interface {
+	Backup(ctx context.Context, w io.Writer) error
+}
+
+var _ Backupper = (*Store)(nil)
+
 // Backup writes a consistent snapshot of the whole store to w, online:
 // writes go on while it runs and are not in the snapshot. The snapshot holds
 // every key with its history, the change log and the version counter, in

@@ -81,7 +81,9 @@ type Conflict struct {
 	Actual Version
 	// Current is the key's entry when the condition was checked, value
 	// included, or nil when the key did not exist. It lets the caller resolve
-	// the conflict without another read.
+	// the conflict without another read. A remote KV may leave it nil for an
+	// existing key when the server did not send it; Actual != 0 tells the
+	// cases apart.
 	Current *Entry
 }
 

@@ -1,6 +1,10 @@
 package vkv
 
-import "github.com/dgraph-io/badger/v4"
+import (
+	"context"
+
+	"github.com/dgraph-io/badger/v4"
+)
 
 // Hooks for the external tests.
 
@@ -8,7 +12,7 @@ import "github.com/dgraph-io/badger/v4"
 func BadgerOf(s *Store) *badger.DB { return s.db }
 
 // CompactNow runs one history compaction pass.
-func CompactNow(s *Store) error { return s.compact() }
+func CompactNow(s *Store) error { return s.Compact(context.Background()) }
 
 // BadgerOptions returns the Badger options Open would use for dir and o, so
 // that benchmarks can run raw Badger with the very same settings.

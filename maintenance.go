@@ -1,6 +1,7 @@
 package vkv
 
 import (
+	"context"
 	"encoding/binary"
 	"time"
 
@@ -125,6 +126,20 @@ func (s *Store) compactLoop() {
 			}
 		}
 	}
+}
+
+// Compact trims history to the retention window now, as the background
+// pass does every 10 seconds: afterwards reads and watches below
+// OldestVersion fail with ErrCompacted. With KeepAllHistory it does nothing.
+func (s *Store) Compact(ctx context.Context) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	if s.opts.HistoryVersions == KeepAllHistory {
+		return nil
+	}
+	return s.compact()
 }
 
 // compact trims history to the retention window. The new mark is made

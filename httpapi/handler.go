@@ -56,6 +56,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 	h.mux.HandleFunc("POST /v1/txn", h.txn)
 	h.mux.HandleFunc("GET /v1/history/{key...}", h.history)
 	h.mux.HandleFunc("GET /v1/watch", h.watch)
+	h.mux.HandleFunc("GET /v1/backup", h.backup)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	return h
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -506,6 +505,3 @@ func TestHostileRequests(t *testing.T) {
 		t.Errorf("the handler logged no requests; the token check above proves nothing:\n%.2000s", logs.String())
 	}
 }
-
-// errSecret is an error whose text holds what a 5xx must never show.
-var errSecret = errors.New("open /var/lib/vkv/000042.vlog: input/output error (token " + hostileToken + ")")

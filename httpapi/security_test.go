@@ -174,9 +174,9 @@ func (f failingKV) History(context.Context, string, int) ([]vkv.Entry, error) {
 	return nil, f.fail()
 }
 
-// internalErr is what a store might fail with: a file path, a Go error chain
+// errInternal is what a store might fail with: a file path, a Go error chain
 // and the name of the engine, none of which a response may show.
-var internalErr = fmt.Errorf("badger: writing /var/lib/vkv/000042.vlog: %w", errors.New("input/output error"))
+var errInternal = fmt.Errorf("badger: writing /var/lib/vkv/000042.vlog: %w", errors.New("input/output error"))
 
 // TestNoSecretsInResponsesOrLogs drives a handler with a token over failing
 // and panicking stores, with the right token, wrong ones, and none. Every
@@ -195,8 +195,8 @@ func TestNoSecretsInResponsesOrLogs(t *testing.T) {
 		kv     vkv.KV
 		status int
 	}{
-		{"failing", failingKV{KV: s, err: internalErr}, 500},
-		{"panicking", failingKV{KV: s, err: internalErr, panics: true}, 500},
+		{"failing", failingKV{KV: s, err: errInternal}, 500},
+		{"panicking", failingKV{KV: s, err: errInternal, panics: true}, 500},
 		{"full", failingKV{KV: s, err: fmt.Errorf("%w: /var/lib/vkv: 3 MiB free", vkv.ErrInsufficientStorage)}, 507},
 		{"closed", failingKV{KV: s, err: fmt.Errorf("badger at /var/lib/vkv: %w", vkv.ErrClosed)}, 503},
 	}

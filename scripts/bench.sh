@@ -60,7 +60,9 @@ if [ "${SKIP_PEERS:-}" != 1 ]; then
 	step "peers ${PEERS_FLAGS}"
 	bin=$(mktemp -d)
 	trap 'rm -rf "$bin"' EXIT
-	(cd "$root/benchmarks" && go build -o "$bin/peers" ./cmd/peers)
+	# -mod=mod: the root module may have gained requirements since benchmarks/go.mod
+	# was last tidied (the replace directive builds the working tree).
+	(cd "$root/benchmarks" && go build -mod=mod -o "$bin/peers" ./cmd/peers)
 	# shellcheck disable=SC2086 # PEERS_FLAGS is a list of flags
 	"$bin/peers" -json "$out/peers.json" $PEERS_FLAGS 2>&1 > "$out/peers.md" | tee "$out/peers.log" >&2
 	cat "$out/peers.md"

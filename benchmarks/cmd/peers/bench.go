@@ -69,6 +69,7 @@ type childResult struct {
 	Engine      string          `json:"engine"`
 	RSSBase     uint64          `json:"rss_base"`         // VmRSS with the keys made, before the store opens
 	RSSLoaded   uint64          `json:"rss_loaded"`       // VmRSS right after loading
+	RSSFile     uint64          `json:"rss_file"`         // RssFile right after loading: mapped files and the binary
 	RSSSettled  uint64          `json:"rss_settled"`      // VmRSS after the store has been idle for settle
 	HeapLoaded  uint64          `json:"heap_loaded"`      // HeapInuse after a GC, after loading
 	LoadSeconds float64         `json:"load_seconds"`     // loading, no fsync
@@ -122,6 +123,7 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 	}
 	res.LoadSeconds = time.Since(start).Seconds()
 	res.RSSLoaded = procStatus("VmRSS")
+	res.RSSFile = procStatus("RssFile")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

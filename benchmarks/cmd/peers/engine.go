@@ -13,9 +13,7 @@ type key struct {
 	s string
 }
 
-// keyLen is the length of every key: "key" and 13 digits.
-const keyLen = 16
-
+// makeKeys returns n keys of 16 bytes: "key" and 13 digits.
 func makeKeys(n int) []key {
 	ks := make([]key, n)
 	for i := range ks {

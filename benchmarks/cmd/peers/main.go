@@ -37,6 +37,7 @@ func main() {
 		warmup    = flag.Duration("warmup", -1, "unmeasured warm-up per cell (default: duration/5, at most 1s)")
 		quick     = flag.Bool("quick", false, "smoke run: 300ms per cell, 50ms warm-up (overrides -duration and -warmup)")
 		count     = flag.Int("count", 1, "runs per engine; the table shows the median of each figure")
+		reruns    = flag.Int("reruns", 2, "extra runs per engine, of the cells that have fewer than -count quiet runs (other processes busy meanwhile)")
 		nkeys     = flag.Int("keys", 100_000, "keys loaded before the workloads")
 		dir       = flag.String("dir", "", "directory for the stores' temporary data (default: the system temp dir)")
 		jsonOut   = flag.String("json", "", "also write every run's raw results to this file")
@@ -133,6 +134,34 @@ func main() {
 			results[name] = append(results[name], res)
 		}
 	}
+	// Rerun the cells that other processes disturbed, so that each figure
+	// is the median of -count quiet runs where the machine allows.
+	for _, name := range names {
+		for extra := 1; extra <= *reruns; extra++ {
+			sub := cfg
+			sub.workloads = map[string]bool{}
+			for _, w := range workloads {
+				if cfg.workloads[w.id] && quietRuns(results[name], w.id) < *count {
+					sub.workloads[w.id] = true
+				}
+			}
+			if len(sub.workloads) == 0 {
+				break
+			}
+			logf("rerun %d/%d of noisy cells: %s", extra, *reruns, name)
+			res, err := runChildProcess(exe, name, sub)
+			if err != nil {
+				logf("%s: %v", name, err)
+				failed = true
+				continue
+			}
+			for _, p := range res.Errors {
+				logf("%s: CHECK FAILED: %s", name, p)
+				failed = true
+			}
+			results[name] = append(results[name], res)
+		}
+	}
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(results, "", "  ")
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
@@ -150,6 +179,18 @@ func main() {
 // noisyCores is the CPU other processes may use during a cell before it is
 // reported as noisy.
 const noisyCores = 0.25
+
+// quietRuns counts the runs of a cell that ended without error while other
+// processes stayed below noisyCores.
+func quietRuns(runs []*childResult, id string) int {
+	n := 0
+	for _, r := range runs {
+		if c, ok := r.Cells[id]; ok && c.Err == "" && c.Others <= noisyCores {
+			n++
+		}
+	}
+	return n
+}
 
 func workloadIDs() string {
 	var ids []string

@@ -29,14 +29,31 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// cellFigure is the median over runs of f applied to one engine's cell, and
-// whether any run measured that cell without error.
-func (r *report) cellFigure(name, id string, f func(cell) float64) (float64, bool) {
-	var xs []float64
+// quietCells returns the measurements of one engine's cell that ended
+// without error, leaving out noisy ones (other processes busy meanwhile)
+// when quiet ones exist.
+func (r *report) quietCells(name, id string) []cell {
+	var all, quiet []cell
 	for _, res := range r.results[name] {
 		if c, ok := res.Cells[id]; ok && c.Err == "" {
-			xs = append(xs, f(c))
+			all = append(all, c)
+			if c.Others <= noisyCores {
+				quiet = append(quiet, c)
+			}
 		}
+	}
+	if len(quiet) > 0 {
+		return quiet
+	}
+	return all
+}
+
+// cellFigure is the median of f over the kept measurements of one engine's
+// cell, and whether there was any.
+func (r *report) cellFigure(name, id string, f func(cell) float64) (float64, bool) {
+	var xs []float64
+	for _, c := range r.quietCells(name, id) {
+		xs = append(xs, f(c))
 	}
 	return median(xs), len(xs) > 0
 }
@@ -125,20 +142,39 @@ func (r *report) print(w io.Writer) {
 	}
 	mib := func(x float64) string { return fmt.Sprintf("%.0f MiB", x/(1<<20)) }
 	row(fmt.Sprintf("**after loading %s keys**", fmtCount(r.cfg.keys)), "RSS (VmRSS)", eng(func(c *childResult) float64 { return float64(c.RSSLoaded) }, mib))
+	row("", "of which mapped files and the binary (RssFile)", eng(func(c *childResult) float64 { return float64(c.RSSFile) }, mib))
 	if r.cfg.settle > 0 {
 		row("", fmt.Sprintf("RSS after %s idle", r.cfg.settle), eng(func(c *childResult) float64 { return float64(c.RSSSettled) }, mib))
 	}
 	row("", "Go heap in use after GC", eng(func(c *childResult) float64 { return float64(c.HeapLoaded) }, mib))
 	row("", "load time (no fsync)", eng(func(c *childResult) float64 { return c.LoadSeconds }, func(x float64) string { return fmt.Sprintf("%.2f s", x) }))
 
-	row("**noise**", "CPU of other processes during a cell, most", eng(func(c *childResult) float64 {
+	row("**noise**", "CPU of other processes during a kept cell, most", func(n string) string {
 		var most float64
-		for _, cl := range c.Cells {
-			most = max(most, cl.Others)
+		found := false
+		for _, wl := range workloads {
+			for _, c := range r.quietCells(n, wl.id) {
+				most, found = max(most, c.Others), true
+			}
 		}
-		return most
-	}, func(x float64) string { return fmt.Sprintf("%.2f cores", x) }))
-
+		if !found {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f cores", most)
+	})
+	row("", "runs kept per cell (quiet) / made", func(n string) string {
+		kept, made := 0, len(r.results[n])
+		for i, wl := range workloads {
+			if !r.cfg.workloads[wl.id] {
+				continue
+			}
+			k := len(r.quietCells(n, wl.id))
+			if i == 0 || k < kept {
+				kept = k
+			}
+		}
+		return fmt.Sprintf("%d / %d", kept, made)
+	})
 	fmt.Fprintln(w)
 	var notes []string
 	notes = append(notes, fmt.Sprintf("%s per cell after %s of warm-up", r.cfg.duration, r.cfg.warmup))

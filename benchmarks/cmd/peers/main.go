@@ -42,7 +42,7 @@ func main() {
 		dir       = flag.String("dir", "", "directory for the stores' temporary data (default: the system temp dir)")
 		jsonOut   = flag.String("json", "", "also write every run's raw results to this file")
 		profDir   = flag.String("profile-dir", "", "write a CPU profile of every measured cell, and a heap profile after loading, to this directory")
-		settle    = flag.Duration("settle", 5*time.Second, "idle time after loading before RSS is measured again (0: skip)")
+		settle    = flag.Duration("settle", 20*time.Second, "idle time after loading before RSS is measured again, in the first run (0: skip)")
 		fsyncTime = flag.Duration("fsync-probe", time.Second, "how long to measure the disk's fsync rate before the runs (0: skip)")
 	)
 	flag.Parse()
@@ -116,7 +116,11 @@ func main() {
 	for run := 1; run <= *count; run++ {
 		for _, name := range names {
 			logf("run %d/%d: %s", run, *count, name)
-			res, err := runChildProcess(exe, name, cfg)
+			c := cfg
+			if run > 1 {
+				c.settle = 0 // the idle RSS is measured in the first run only
+			}
+			res, err := runChildProcess(exe, name, c)
 			if err != nil {
 				logf("%s: %v", name, err)
 				failed = true
@@ -139,6 +143,7 @@ func main() {
 	for _, name := range names {
 		for extra := 1; extra <= *reruns; extra++ {
 			sub := cfg
+			sub.settle = 0
 			sub.workloads = map[string]bool{}
 			for _, w := range workloads {
 				if cfg.workloads[w.id] && quietRuns(results[name], w.id) < *count {

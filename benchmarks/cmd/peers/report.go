@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 )
@@ -67,10 +68,14 @@ func (r *report) cellError(name, id string) bool {
 	return false
 }
 
+// engineFigure is the median of f over the runs of one engine; runs where f
+// is NaN (not measured) are left out.
 func (r *report) engineFigure(name string, f func(*childResult) float64) (float64, bool) {
 	var xs []float64
 	for _, res := range r.results[name] {
-		xs = append(xs, f(res))
+		if x := f(res); !math.IsNaN(x) {
+			xs = append(xs, x)
+		}
 	}
 	return median(xs), len(xs) > 0
 }
@@ -142,9 +147,15 @@ func (r *report) print(w io.Writer) {
 	}
 	mib := func(x float64) string { return fmt.Sprintf("%.0f MiB", x/(1<<20)) }
 	row(fmt.Sprintf("**after loading %s keys**", fmtCount(r.cfg.keys)), "RSS (VmRSS)", eng(func(c *childResult) float64 { return float64(c.RSSLoaded) }, mib))
+	row("", "RSS above the harness's own (before opening)", eng(func(c *childResult) float64 { return float64(c.RSSLoaded) - float64(c.RSSBase) }, mib))
 	row("", "of which mapped files and the binary (RssFile)", eng(func(c *childResult) float64 { return float64(c.RSSFile) }, mib))
 	if r.cfg.settle > 0 {
-		row("", fmt.Sprintf("RSS after %s idle", r.cfg.settle), eng(func(c *childResult) float64 { return float64(c.RSSSettled) }, mib))
+		row("", fmt.Sprintf("RSS after %s idle", r.cfg.settle), eng(func(c *childResult) float64 {
+			if c.RSSSettled == 0 {
+				return math.NaN() // measured in the first run only
+			}
+			return float64(c.RSSSettled)
+		}, mib))
 	}
 	row("", "Go heap in use after GC", eng(func(c *childResult) float64 { return float64(c.HeapLoaded) }, mib))
 	row("", "load time (no fsync)", eng(func(c *childResult) float64 { return c.LoadSeconds }, func(x float64) string { return fmt.Sprintf("%.2f s", x) }))

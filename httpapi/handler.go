@@ -32,7 +32,7 @@ type versioner interface {
 type handler struct {
 	kv        vkv.KV
 	cfg       config
-	mux       *http.ServeMux
+	mux       *routeMux // records the patterns registered
 	tokenHash [sha256.Size]byte
 	watches   streams // watch streams, ended when their server shuts down
 }
@@ -40,7 +40,7 @@ type handler struct {
 // New returns an http.Handler serving kv as the vkv HTTP contract (v1)
 // describes. The handler is safe for concurrent use; it does not close kv.
 func New(kv vkv.KV, opts ...Option) http.Handler {
-	h := &handler{kv: kv, cfg: defaultConfig(), mux: http.NewServeMux()}
+	h := &handler{kv: kv, cfg: defaultConfig(), mux: newRouteMux()}
 	for _, o := range opts {
 		if o != nil {
 			o(&h.cfg)
@@ -58,6 +58,10 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 	h.mux.HandleFunc("GET /v1/watch", h.watch)
 	h.mux.HandleFunc("GET /v1/backup", h.backup)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.HandleFunc("GET /v1/openapi.yaml", h.openapi)
+	if h.cfg.metrics != nil {
+		h.mux.Handle("GET /metrics", h.cfg.metrics)
+	}
 	return h
 }
 
@@ -87,6 +91,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx = context.WithValue(ctx, origPathKey{}, path)
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
+	if h.cfg.metrics != nil {
+		defer func() { h.observe(r, sw, start) }() // after the log, panics included
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -104,7 +111,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr))
 	}()
-	if r.URL.Path != "/healthz" && !h.authorized(r) {
+	if !h.public(r) && !h.authorized(r) {
 		hd := sw.Header()
 		if r.Header.Get("Authorization") == "" {
 			hd.Set("WWW-Authenticate", "Bearer")

@@ -37,6 +37,7 @@ type config struct {
 	token          string
 	logger         *slog.Logger
 	heartbeat      time.Duration // of watch streams; 0: DefaultHeartbeat
+	metrics        Metrics       // WithMetrics; nil: none
 }
 
 func defaultConfig() config {

@@ -450,6 +450,13 @@ func TestHostileRequests(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			res := sendRaw(addr, row.req)
+			for try := 1; res.resp == nil && row.status != 0 && len(row.req.body) > 1<<20 && try <= 3; try++ {
+				// The server answers a body over the limit without reading
+				// it, then closes; the client, still writing, may get a
+				// reset before it reads the answer. Send it again.
+				t.Logf("no answer to a body of %d bytes (%v); try %d", len(row.req.body), res.err, try+1)
+				res = sendRaw(addr, row.req)
+			}
 			if row.status == 0 {
 				if res.resp != nil {
 					t.Fatalf("got %s, want the connection closed without an answer", res.resp.Status)

@@ -1,13 +1,30 @@
-// Command vkv runs the vkv server and, later, talks to it.
+// Command vkv runs the vkv server and talks to it.
 //
 // Usage:
 //
 //	vkv serve [-addr 127.0.0.1:8080] [-dir ./vkv-data] [-token-file FILE] [-nosync]
+//	vkv restore -dir DIR [FILE]
+//	vkv get [-version N] KEY
+//	vkv put [-ttl D] KEY [VALUE]
+//	vkv cas [-ttl D] KEY VERSION [VALUE]
+//	vkv del [-version N] KEY
+//	vkv ls [-limit N] [-after KEY] [PREFIX]
+//	vkv history [-limit N] KEY
+//	vkv txn [FILE]
+//	vkv watch [-from N] [-count N] [PREFIX]
+//	vkv backup [-out FILE]
 //	vkv help [command]
 //
 // vkv serve serves a vkv store over HTTP as the vkv HTTP contract (v1)
 // describes. It logs with log/slog to stderr and shuts down gracefully on
 // SIGINT and SIGTERM: in-flight requests finish, then the store is closed.
+// vkv restore loads a backup into a new directory, offline.
+//
+// The other commands are clients of a server (-endpoint, $VKV_ENDPOINT;
+// -token, -token-file, $VKV_TOKEN) through package vkvclient. They print
+// values raw and JSON with -o json, and exit with 0 on success, 1 on an
+// error, 2 on a usage error and 3 on a conflict (the server's problem is
+// printed to stderr as JSON).
 package main
 
 import (
@@ -37,6 +54,16 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{name: "serve", summary: "serve a store over HTTP", run: runServe},
+		{name: "restore", summary: "restore a backup into a new directory (offline)", run: runRestore},
+		{name: "get", summary: "print the value of a key", run: runGet},
+		{name: "put", summary: "write a key", run: runPut},
+		{name: "cas", summary: "write a key if it is at a version (0: create only)", run: runCAS},
+		{name: "del", summary: "delete a key", run: runDel},
+		{name: "ls", summary: "list keys under a prefix", run: runLs},
+		{name: "history", summary: "print the kept versions of a key", run: runHistory},
+		{name: "txn", summary: "run a transaction (JSON on stdin)", run: runTxn},
+		{name: "watch", summary: "print changes under a prefix as they commit", run: runWatch},
+		{name: "backup", summary: "write a backup of the server's store", run: runBackup},
 		{name: "help", summary: "show help for vkv or a command", run: runHelp},
 	}
 }
@@ -64,7 +91,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := cmd.run(ctx, args[1:], stdout, stderr); err != nil {
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		var ee *exitError
+		switch {
+		case errors.As(err, &ee):
+			return ee.code
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
 			return 2
 		}
 		fmt.Fprintf(stderr, "vkv %s: %v\n", cmd.name, err)
@@ -93,7 +126,9 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `Run "vkv help <command>" for a command's flags.`)
+	fmt.Fprintln(w, cliHelp)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, `Run "vkv help <command>" for a command's flags and an example.`)
 }
 
 // runHelp prints the overview, or a command's flags.

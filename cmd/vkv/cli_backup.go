@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vkvstore/vkv"
+)
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+// Write writes p to the underlying writer.
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// maxBackupFrame bounds the length of one frame of a backup. Badger writes
+// batches of about 100 MiB at most (its stream's soft limit plus one
+// batch); a larger length is damage, not data.
+const maxBackupFrame = 1 << 30
+
+// frameReader passes a backup through while checking its framing: a
+// sequence of frames, each an 8-byte little-endian length and a protobuf
+// message of that length (Badger's backup format). Badger's Load trusts the
+// length: a damaged one makes it panic or allocate that much. frameReader
+// fails before Load sees such a length, and at EOF inside a frame.
+type frameReader struct {
+	r       io.Reader
+	hdr     [8]byte
+	nhdr    int    // bytes of the current frame's length read
+	body    uint64 // bytes of the current frame's message still to come
+	frameAt int64  // offset of the current frame
+	n       int64  // bytes passed on
+	err     error  // sticky
+}
+
+// Read reads from the backup and checks the frames in what it read.
+func (f *frameReader) Read(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.r.Read(p)
+	for i := 0; i < n; {
+		if f.body > 0 {
+			k := int(min(uint64(n-i), f.body))
+			f.body -= uint64(k)
+			i += k
+			continue
+		}
+		if f.nhdr == 0 {
+			f.frameAt = f.n + int64(i)
+		}
+		f.hdr[f.nhdr] = p[i]
+		f.nhdr++
+		i++
+		if f.nhdr < len(f.hdr) {
+			continue
+		}
+		f.nhdr = 0
+		size := binary.LittleEndian.Uint64(f.hdr[:])
+		if size > maxBackupFrame {
+			f.err = fmt.Errorf("not a vkv backup, or a damaged one: the frame at byte %d claims %d bytes", f.frameAt, size)
+			// Pass on what precedes the bad length, never the length.
+			keep := int(max(0, f.frameAt-f.n))
+			f.n += int64(keep)
+			return keep, f.err
+		}
+		f.body = size
+	}
+	f.n += int64(n)
+	if err == io.EOF && (f.nhdr > 0 || f.body > 0) {
+		f.err = fmt.Errorf("the backup ends inside the frame at byte %d, after %d bytes: it is incomplete", f.frameAt, f.n)
+		return n, f.err
+	}
+	return n, err
+}
+
+// runBackup is "vkv backup".
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(spec{name: "backup", args: "",
+		doc: "Write a backup of the server's whole store to stdout, or to FILE with -out, through\n" +
+			"GET /v1/backup: one consistent snapshot, taken online while writes go on, holding every\n" +
+			"key with its kept history, the change log and the version counter. The exit status is 0\n" +
+			"only for a complete backup; with -out a failed backup leaves no file behind (to stdout,\n" +
+			"check the exit status). Restore it with vkv restore.",
+		example: "vkv backup > vkv.backup"}, stderr)
+	var cf clientFlags
+	cf.register(fs, false)
+	out := fs.String("out", "", "write the backup to `FILE` (replaced only once the backup is complete) instead of stdout")
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *out == "" && isTerminal(stdout) {
+		return usageError(fs, "refusing to write a backup to a terminal: redirect stdout or give -out FILE")
+	}
+	s, err := cf.connect(ctx, fs)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if *out == "" {
+		if err := s.c.Backup(ctx, stdout); err != nil {
+			return s.fail(ctx, err, stderr)
+		}
+		return nil
+	}
+
+	start := time.Now()
+	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	cw := &countingWriter{w: f}
+	if err := s.c.Backup(ctx, cw); err != nil {
+		return s.fail(ctx, err, stderr)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), *out); err != nil {
+		return err
+	}
+	done = true
+	_, err = fmt.Fprintf(stdout, "wrote %s to %s in %s\n", formatBytes(cw.n), *out, since(start))
+	return err
+}
+
+// runRestore is "vkv restore".
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(spec{name: "restore", args: "-dir DIR [FILE]",
+		doc: "Restore a backup written by vkv backup from FILE (or stdin when FILE is omitted or -)\n" +
+			"into DIR, which must be empty or not exist, then print the store's version. Serve the\n" +
+			"result with vkv serve -dir DIR; it goes on numbering versions where the backup stopped.\n" +
+			"\n" +
+			"Restore is offline: it writes a new store directory and talks to no server. A server\n" +
+			"keeps its directory locked, and a backup cannot be loaded into a live store: its\n" +
+			"version counter and history would go back under clients and watchers that have seen\n" +
+			"newer versions. To move a server to a backup, restore into a new directory, stop the\n" +
+			"server and start it with -dir on the restored directory.",
+		example: "vkv restore -dir ./vkv-restored < vkv.backup"}, stderr)
+	dir := fs.String("dir", "", "empty or new `directory` to restore into (required)")
+	pos, err := parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageError(fs, "-dir is required")
+	}
+	in, name := envOf(ctx).stdin, "stdin"
+	if len(pos) == 1 && pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in, name = f, pos[0]
+	} else if isTerminal(in) {
+		return usageError(fs, "refusing to read a backup from a terminal: redirect stdin or give FILE")
+	}
+
+	// Restore refuses a directory that holds anything; check first, so that
+	// a failed restore can remove what it wrote and only that.
+	entries, err := os.ReadDir(*dir)
+	existed := err == nil
+	switch {
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return err
+	case len(entries) > 0:
+		return fmt.Errorf("%s is not empty: restore into an empty or new directory", *dir)
+	}
+	start := time.Now()
+	fr := &frameReader{r: in}
+	if err := restore(*dir, fr); err != nil {
+		cleanDir(*dir, existed)
+		return fmt.Errorf("restoring from %s: %w (%s removed again)", name, err, *dir)
+	}
+	if fr.n == 0 {
+		fmt.Fprintf(stderr, "vkv restore: warning: the backup is empty, as the backup of an empty store is\n")
+	}
+	// Open the result once: it checks the store and tells its version.
+	st, err := vkv.Open(*dir, nil)
+	if err != nil {
+		cleanDir(*dir, existed)
+		return fmt.Errorf("the restored store in %s does not open: %w (removed again)", *dir, err)
+	}
+	v, err := st.CurrentVersion(ctx)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "restored %s into %s in %s; the store is at version %d\n", formatBytes(fr.n), *dir, since(start), v)
+	return err
+}
+
+// restore runs vkv.Restore, turning a panic of Badger's loader on a
+// damaged backup into an error.
+func restore(dir string, r io.Reader) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("not a vkv backup, or a damaged one (%v)", v)
+		}
+	}()
+	return vkv.Restore(dir, r, nil)
+}
+
+// cleanDir removes what a failed restore wrote into dir: dir itself when
+// it did not exist before, else its contents.
+func cleanDir(dir string, existed bool) {
+	if !existed {
+		os.RemoveAll(dir)
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"net/http/httptest"
@@ -168,6 +169,12 @@ type writeCounter struct {
 // /v1/watch is served rather than answered 501.
 func (c *writeCounter) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
 	return c.KV.(vkv.Watcher).Watch(ctx, prefix, from)
+}
+
+// Backup passes the store's backup through, so that GET /v1/backup is
+// served rather than answered 501.
+func (c *writeCounter) Backup(ctx context.Context, w io.Writer) error {
+	return c.KV.(vkv.Backupper).Backup(ctx, w)
 }
 
 func (c *writeCounter) count(err error) {

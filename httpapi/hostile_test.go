@@ -238,6 +238,9 @@ func hostileRows() []hostileRow {
 		{name: "token as Basic credentials", req: putReq("/v1/kv/a", "x", "Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte("u:"+hostileToken))), status: 401, problem: noAuthz},
 		{name: "token in the query", req: rawRequest{method: "PUT", target: "/v1/kv/a?access_token=" + hostileToken, body: []byte("x"), noAuth: true}, status: 401, problem: noAuthz},
 		{name: "empty bearer", req: putReq("/v1/kv/a", "x", "Authorization: Bearer "), status: 401, problem: noAuthz},
+		{name: "backup without a token", req: rawRequest{method: "GET", target: "/v1/backup", noAuth: true}, status: 401, problem: noAuthz},
+		{name: "backup with a wrong token", req: getReq("/v1/backup", "Authorization: Bearer "+hostileToken[1:]), status: 401, problem: noAuthz},
+		{name: "history without a token", req: rawRequest{method: "GET", target: "/v1/history/a", noAuth: true}, status: 401, problem: noAuthz},
 
 		// Watch parameters.
 		{name: "watch fromVersion=-1", req: getReq("/v1/watch?fromVersion=-1"), status: 400, problem: badVer},

@@ -156,8 +156,8 @@ func TestFrameReader(t *testing.T) {
 	good := frame(3, "abc") + frame(0, "") + frame(5, "hello")
 	for _, c := range []struct {
 		name, in string
-		pass int // bytes passed on at least: the frames before a bad length, or all
-		err  string
+		pass     int // bytes passed on at least: the frames before a bad length, or all
+		err      string
 	}{
 		{name: "good", in: good, pass: len(good)},
 		{name: "empty", in: ""},

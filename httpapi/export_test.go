@@ -1,0 +1,15 @@
+package httpapi
+
+import (
+	"maps"
+	"slices"
+)
+
+// ProblemNames returns the name of every problem type the handler answers
+// with, for the tests of httpapi_test.
+func ProblemNames() []string {
+	names := slices.Collect(maps.Keys(titles))
+	names = append(names, nameNotImplemented)
+	slices.Sort(names)
+	return names
+}

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	vkv serve [-addr 127.0.0.1:8080] [-dir ./vkv-data] [-token-file FILE] [-nosync]
+//	vkv serve [-addr 127.0.0.1:8080] [-dir ./vkv-data] [-token-file FILE] [-nosync] [-metrics=false] [-pprof ADDR]
 //	vkv restore -dir DIR [FILE]
 //	vkv get [-version N] KEY
 //	vkv put [-ttl D] KEY [VALUE]

@@ -100,24 +100,43 @@ type spec struct {
 	example string // one command line
 }
 
-// newFlags returns the flag set of the command sp, whose usage prints
-// sp and the flags.
-func newFlags(sp spec, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("vkv "+sp.name, flag.ContinueOnError)
+// cmdFlags is the flag set of a command and what its usage says.
+type cmdFlags struct {
+	*flag.FlagSet
+	sp spec
+}
+
+// newFlags returns the flag set of the command sp. Its Usage, which -h
+// shows (and the flag package after a bad flag), prints sp and the flags.
+func newFlags(sp spec, stderr io.Writer) *cmdFlags {
+	fs := &cmdFlags{FlagSet: flag.NewFlagSet("vkv "+sp.name, flag.ContinueOnError), sp: sp}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage: vkv %s\n\n%s\n\nExample:\n\t%s\n\nFlags:\n", strings.TrimSpace(sp.name+" [flags] "+sp.args), sp.doc, sp.example)
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n\nExample:\n\t%s\n\nFlags:\n", fs.synopsis(), sp.doc, sp.example)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parseArgs parses args with fs, flags and arguments in any order ("--"
-// ends the flags), and checks that between min and max arguments remain
-// (max < 0: any number). It returns the arguments, or errUsage /
-// flag.ErrHelp once the problem and the usage have been printed.
-func parseArgs(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
+// synopsis is the command line of the command.
+func (fs *cmdFlags) synopsis() string {
+	return strings.TrimSpace("vkv " + fs.sp.name + " [flags] " + fs.sp.args)
+}
+
+// usageError prints what is wrong and the short usage, and returns
+// errUsage.
+func (fs *cmdFlags) usageError(format string, args ...any) error {
+	w := fs.Output()
+	fmt.Fprintf(w, "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fmt.Fprintf(w, "Usage: %s\nRun \"vkv help %s\" for the flags and an example.\n", fs.synopsis(), fs.sp.name)
+	return errUsage
+}
+
+// parse parses args, flags and arguments in any order ("--" ends the
+// flags), and checks that between min and max arguments remain (max < 0:
+// any number). It returns the arguments, or errUsage / flag.ErrHelp once
+// the problem or the help has been printed.
+func (fs *cmdFlags) parse(args []string, min, max int) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -139,21 +158,11 @@ func parseArgs(fs *flag.FlagSet, args []string, min, max int) ([]string, error) 
 	}
 	switch {
 	case len(pos) < min:
-		fmt.Fprintf(fs.Output(), "%s: missing arguments\n", fs.Name())
+		return nil, fs.usageError("missing arguments")
 	case max >= 0 && len(pos) > max:
-		fmt.Fprintf(fs.Output(), "%s: too many arguments: %q\n", fs.Name(), pos[max:])
-	default:
-		return pos, nil
+		return nil, fs.usageError("too many arguments: %q", pos[max:])
 	}
-	fs.Usage()
-	return nil, errUsage
-}
-
-// usageError prints msg and the usage of fs and returns errUsage.
-func usageError(fs *flag.FlagSet, format string, args ...any) error {
-	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
-	fs.Usage()
-	return errUsage
+	return pos, nil
 }
 
 // versionFlag is a -version flag: a decimal version, and whether it was set.
@@ -226,7 +235,7 @@ type clientFlags struct {
 }
 
 // register adds the flags to fs; output adds -o.
-func (cf *clientFlags) register(fs *flag.FlagSet, output bool) {
+func (cf *clientFlags) register(fs *cmdFlags, output bool) {
 	fs.StringVar(&cf.endpoint, "endpoint", "", "server `URL` (default $"+envEndpoint+", else "+defaultEndpoint+")")
 	fs.StringVar(&cf.token, "token", "", "bearer `token` for a server started with -token-file (default $"+envToken+"; visible to other users in ps, prefer -token-file)")
 	fs.StringVar(&cf.tokenFile, "token-file", "", "`file` holding the bearer token")
@@ -254,10 +263,10 @@ func (s *session) close() {
 
 // connect checks the client flags (bad ones are usage errors) and returns a
 // session with the server.
-func (cf *clientFlags) connect(ctx context.Context, fs *flag.FlagSet) (*session, error) {
+func (cf *clientFlags) connect(ctx context.Context, fs *cmdFlags) (*session, error) {
 	env := envOf(ctx)
 	if cf.output != "" && cf.output != "raw" && cf.output != "json" {
-		return nil, usageError(fs, "-o %s: want raw or json", cf.output)
+		return nil, fs.usageError("-o %s: want raw or json", cf.output)
 	}
 	endpoint := cf.endpoint
 	if endpoint == "" {
@@ -269,7 +278,7 @@ func (cf *clientFlags) connect(ctx context.Context, fs *flag.FlagSet) (*session,
 	token := cf.token
 	switch {
 	case cf.token != "" && cf.tokenFile != "":
-		return nil, usageError(fs, "give -token or -token-file, not both")
+		return nil, fs.usageError("give -token or -token-file, not both")
 	case cf.tokenFile != "":
 		b, err := os.ReadFile(cf.tokenFile)
 		if err != nil {
@@ -288,7 +297,7 @@ func (cf *clientFlags) connect(ctx context.Context, fs *flag.FlagSet) (*session,
 	}}
 	c, err := vkvclient.New(endpoint, vkvclient.WithToken(token), vkvclient.WithHTTPClient(hc))
 	if err != nil {
-		return nil, usageError(fs, "%v", err)
+		return nil, fs.usageError("%v", err)
 	}
 	return &session{c: c, tr: tr, capture: capture}, nil
 }

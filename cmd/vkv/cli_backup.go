@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vkvstore/vkv"
@@ -99,11 +100,11 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var cf clientFlags
 	cf.register(fs, false)
 	out := fs.String("out", "", "write the backup to `FILE` (replaced only once the backup is complete) instead of stdout")
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+	if _, err := fs.parse(args, 0, 0); err != nil {
 		return err
 	}
 	if *out == "" && isTerminal(stdout) {
-		return usageError(fs, "refusing to write a backup to a terminal: redirect stdout or give -out FILE")
+		return fs.usageError("refusing to write a backup to a terminal: redirect stdout or give -out FILE")
 	}
 	s, err := cf.connect(ctx, fs)
 	if err != nil {
@@ -161,12 +162,12 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			"server and start it with -dir on the restored directory.",
 		example: "vkv restore -dir ./vkv-restored < vkv.backup"}, stderr)
 	dir := fs.String("dir", "", "empty or new `directory` to restore into (required)")
-	pos, err := parseArgs(fs, args, 0, 1)
+	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
 	if *dir == "" {
-		return usageError(fs, "-dir is required")
+		return fs.usageError("-dir is required")
 	}
 	in, name := envOf(ctx).stdin, "stdin"
 	if len(pos) == 1 && pos[0] != "-" {
@@ -177,7 +178,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer f.Close()
 		in, name = f, pos[0]
 	} else if isTerminal(in) {
-		return usageError(fs, "refusing to read a backup from a terminal: redirect stdin or give FILE")
+		return fs.usageError("refusing to read a backup from a terminal: redirect stdin or give FILE")
 	}
 
 	// Restore refuses a directory that holds anything; check first, so that
@@ -194,7 +195,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fr := &frameReader{r: in}
 	if err := restore(*dir, fr); err != nil {
 		cleanDir(*dir, existed)
-		return fmt.Errorf("restoring from %s: %w (%s removed again)", name, err, *dir)
+		return fmt.Errorf("restoring from %s: %s (%s removed again)", name, strings.TrimPrefix(err.Error(), "vkv: restore: "), *dir)
 	}
 	if fr.n == 0 {
 		fmt.Fprintf(stderr, "vkv restore: warning: the backup is empty, as the backup of an empty store is\n")

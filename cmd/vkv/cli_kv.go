@@ -26,7 +26,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cf.register(fs, true)
 	var at versionFlag
 	fs.Var(&at, "version", "read KEY as it was at version `N`")
-	pos, err := parseArgs(fs, args, 1, 1)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func runPut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cf.register(fs, true)
 	var ttl ttlFlag
 	fs.Var(&ttl, "ttl", "expire the key after `duration` (30s, 1h) or a number of seconds")
-	pos, err := parseArgs(fs, args, 1, 2)
+	pos, err := fs.parse(args, 1, 2)
 	if err != nil {
 		return err
 	}
@@ -116,13 +116,13 @@ func runCAS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cf.register(fs, true)
 	var ttl ttlFlag
 	fs.Var(&ttl, "ttl", "expire the key after `duration` (30s, 1h) or a number of seconds")
-	pos, err := parseArgs(fs, args, 2, 3)
+	pos, err := fs.parse(args, 2, 3)
 	if err != nil {
 		return err
 	}
 	expected, err := vkv.ParseVersion(pos[1])
 	if err != nil {
-		return usageError(fs, "VERSION %q is not a decimal version", pos[1])
+		return fs.usageError("VERSION %q is not a decimal version", pos[1])
 	}
 	s, err := cf.connect(ctx, fs)
 	if err != nil {
@@ -151,7 +151,7 @@ func runDel(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cf.register(fs, true)
 	var expected versionFlag
 	fs.Var(&expected, "version", "delete only if KEY is at version `N`")
-	pos, err := parseArgs(fs, args, 1, 1)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -183,12 +183,12 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cf.register(fs, true)
 	limit := fs.Int("limit", 0, "list at most `N` keys (0: all)")
 	after := fs.String("after", "", "start after `KEY` (exclusive), to resume a listing")
-	pos, err := parseArgs(fs, args, 0, 1)
+	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
 	if *limit < 0 {
-		return usageError(fs, "-limit %d: must not be negative", *limit)
+		return fs.usageError("-limit %d: must not be negative", *limit)
 	}
 	var prefix string
 	if len(pos) > 0 {
@@ -263,12 +263,12 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var cf clientFlags
 	cf.register(fs, true)
 	limit := fs.Int("limit", 0, "print at most `N` versions, the newest (0: every version kept)")
-	pos, err := parseArgs(fs, args, 1, 1)
+	pos, err := fs.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
 	if *limit < 0 {
-		return usageError(fs, "-limit %d: must not be negative", *limit)
+		return fs.usageError("-limit %d: must not be negative", *limit)
 	}
 	s, err := cf.connect(ctx, fs)
 	if err != nil {
@@ -299,7 +299,7 @@ func runTxn(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		example: `echo '{"conditions":[{"key":"a","version":3}],"ops":[{"op":"delete","key":"a"}]}' | vkv txn`}, stderr)
 	var cf clientFlags
 	cf.register(fs, true)
-	pos, err := parseArgs(fs, args, 0, 1)
+	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
@@ -435,12 +435,12 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var from versionFlag
 	fs.Var(&from, "from", "print the changes after version `N` (0: every change kept), then new ones (default: only new ones)")
 	count := fs.Int("count", 0, "exit after `N` changes (0: run until interrupted)")
-	pos, err := parseArgs(fs, args, 0, 1)
+	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
 	if *count < 0 {
-		return usageError(fs, "-count %d: must not be negative", *count)
+		return fs.usageError("-count %d: must not be negative", *count)
 	}
 	var prefix string
 	if len(pos) > 0 {

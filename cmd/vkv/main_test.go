@@ -86,13 +86,16 @@ func start(t *testing.T, bin string, args ...string) *server {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
 	s := &server{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	scanned := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
 		pw.Close()
+		<-scanned // every line is in s.logs before done says the server exited
 		s.done <- err
 	}()
 	addr := make(chan string, 1)
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sent := false
 		for sc.Scan() {

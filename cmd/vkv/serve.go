@@ -30,6 +30,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry (default: no authentication)")
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof at `address` (keep it on loopback: profiles show memory), apart from the API (default: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: vkv serve [flags]")
 		fmt.Fprintln(fs.Output())
@@ -70,14 +72,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	opts := []httpapi.Option{httpapi.WithToken(token), httpapi.WithLogger(logger)}
+	if *withMetrics {
+		m, err := newMetrics(store)
+		if err != nil {
+			store.Close()
+			return err
+		}
+		opts = append(opts, httpapi.WithMetrics(m))
+	}
+	stopPprof := func() {}
+	if *pprofAddr != "" {
+		if stopPprof, err = startPprof(*pprofAddr, logger); err != nil {
+			store.Close()
+			return err
+		}
+	}
+	defer stopPprof()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		store.Close()
 		return err
 	}
-	srv := httpapi.NewServer(httpapi.New(store, httpapi.WithToken(token), httpapi.WithLogger(logger)), logger)
+	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	logger.Info("serving", "addr", ln.Addr().String(), "dir", *dir, "auth", token != "", "nosync", *noSync)
+	logger.Info("serving", "addr", ln.Addr().String(), "dir", *dir, "auth", token != "", "nosync", *noSync, "metrics", *withMetrics)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

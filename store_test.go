@@ -537,3 +537,71 @@ func TestStats(t *testing.T) {
 		t.Fatalf("BatchSizes = %v, want 3 commits of one request", st.BatchSizes)
 	}
 }
+
+// TestCancelMidWrite: transactions of four writes under deadlines that end
+// at random moments are each applied whole or not at all, and one that
+// returned a context error was not applied.
+func TestCancelMidWrite(t *testing.T) {
+	s := openStore(t, t.TempDir(), &vkv.Options{NoSync: true})
+	keys := []string{"a", "b", "c", "d"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := map[string]bool{} // values of transactions that returned a context error
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				val := fmt.Sprintf("w%d-%d", w, i)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%20)*20*time.Microsecond)
+				_, err := s.Update(ctx, func(tx vkv.Txn) error {
+					for _, k := range keys {
+						if err := tx.Put(k, []byte(val)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				cancel()
+				switch {
+				case errors.Is(err, context.DeadlineExceeded):
+					mu.Lock()
+					failed[val] = true
+					mu.Unlock()
+				case err != nil:
+					t.Errorf("Update: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ctx := context.Background()
+	seen := map[string]map[string]vkv.Version{} // value -> key -> version
+	for _, k := range keys {
+		h, err := s.History(ctx, k, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range h {
+			if seen[string(e.Value)] == nil {
+				seen[string(e.Value)] = map[string]vkv.Version{}
+			}
+			seen[string(e.Value)][k] = e.Version
+		}
+	}
+	applied := 0
+	for val, byKey := range seen {
+		if len(byKey) != len(keys) {
+			t.Errorf("transaction %s applied to %d of %d keys: %v", val, len(byKey), len(keys), byKey)
+		}
+		if failed[val] {
+			t.Errorf("transaction %s returned a context error but was applied", val)
+		}
+		applied++
+	}
+	t.Logf("%d transactions applied, %d cut off by their deadline", applied, len(failed))
+	if len(failed) == 0 {
+		t.Log("no deadline ended inside a write this run")
+	}
+}

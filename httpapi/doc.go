@@ -1,7 +1,7 @@
 // Package httpapi serves a vkv.KV over HTTP, as the vkv HTTP contract (v1)
 // describes: single-key reads and conditional writes under /v1/kv/, listing
 // at /v1/kv, transactions at /v1/txn, history at /v1/history/, the change
-// feed at /v1/watch and a health check at /healthz.
+// feed at /v1/watch, a backup at /v1/backup and a health check at /healthz.
 //
 // # Basics
 //
@@ -62,6 +62,12 @@
 //     the *http.Server serving it starts Shutdown (so streams do not hold
 //     Shutdown up). The write deadline is moved forward as events are written
 //     (WatchWriteTimeout), so the server's WriteTimeout does not end streams.
+//   - GET /v1/backup streams the KV's backup (vkv.Backupper; else 501
+//     not-implemented) as application/octet-stream, announcing the trailer
+//     Vkv-Backup-Size (HeaderBackupSize), sent once the backup is complete.
+//     A backup that fails after its first byte aborts the connection, so that
+//     no short backup looks whole. The write deadline is moved forward as it
+//     is written (BackupWriteTimeout).
 //
 // # Caveats
 //

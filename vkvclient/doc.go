@@ -39,6 +39,13 @@
 // vkv.ErrClosed. An *http.Client given with WithHTTPClient should have no
 // Timeout, which would cut every stream (Watch would reconnect each time).
 //
+// # Backup
+//
+// A *Client implements vkv.Backupper: Backup streams the server's GET
+// /v1/backup into a writer and returns nil only when the server confirmed
+// the whole backup (the Vkv-Backup-Size trailer); restore it offline with
+// vkv.Restore.
+//
 // # Caveats
 //
 // One Client is safe for concurrent use and reuses its connections; Close it

@@ -67,11 +67,15 @@ func printWrite(stdout io.Writer, cf *clientFlags, key string, v vkv.Version) er
 }
 
 // valueArg returns the VALUE argument at pos[i], or stdin when absent.
-func valueArg(ctx context.Context, pos []string, i int) ([]byte, error) {
+func valueArg(ctx context.Context, fs *cmdFlags, pos []string, i int) ([]byte, error) {
 	if len(pos) > i {
 		return []byte(pos[i]), nil
 	}
-	return readAllLimited(envOf(ctx).stdin, "the value on stdin")
+	stdin := envOf(ctx).stdin
+	if isTerminal(stdin) {
+		fmt.Fprintf(fs.Output(), "%s: reading the value from stdin; end it with Ctrl-D\n", fs.Name())
+	}
+	return readAllLimited(stdin, "the value on stdin")
 }
 
 // runPut is "vkv put".
@@ -93,7 +97,7 @@ func runPut(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer s.close()
-	value, err := valueArg(ctx, pos, 1)
+	value, err := valueArg(ctx, fs, pos, 1)
 	if err != nil {
 		return err
 	}
@@ -129,7 +133,7 @@ func runCAS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer s.close()
-	value, err := valueArg(ctx, pos, 2)
+	value, err := valueArg(ctx, fs, pos, 2)
 	if err != nil {
 		return err
 	}
@@ -317,6 +321,9 @@ func runTxn(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer s.close()
+	if isTerminal(in) {
+		fmt.Fprintf(stderr, "vkv txn: reading the transaction from stdin; end it with Ctrl-D\n")
+	}
 	body, err := readAllLimited(in, name)
 	if err != nil {
 		return err

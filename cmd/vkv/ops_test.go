@@ -101,6 +101,11 @@ func TestServeOps(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("/metrics (-want +got):\n%s", diff)
 	}
+	// The value log is preallocated when the store opens; tables come with
+	// the first memtable flush.
+	if f := fams["vkv_store_value_log_size_bytes"]; f == nil || len(f.GetMetric()) != 1 || f.GetMetric()[0].GetGauge().GetValue() <= 0 {
+		t.Errorf("vkv_store_value_log_size_bytes is not positive: %v", f)
+	}
 	for _, name := range []string{"vkv_http_request_duration_seconds", "vkv_store_commit_batch_size",
 		"vkv_store_lsm_size_bytes", "vkv_store_value_log_size_bytes", "vkv_store_oldest_version",
 		"go_goroutines", "process_resident_memory_bytes"} {

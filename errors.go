@@ -45,7 +45,7 @@ var (
 	// more writes than Options.MaxTxnOps or more bytes than one commit can hold.
 	ErrTxnTooLarge = errors.New("vkv: transaction too large")
 
-	// ErrInvalidTTL is returned for a negative TTL.
+	// ErrInvalidTTL is returned for a TTL below 0 or above MaxTTL.
 	ErrInvalidTTL = errors.New("vkv: invalid ttl")
 
 	// ErrReadOnly is returned by Txn.Put, Txn.Delete and Txn.Expect inside

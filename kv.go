@@ -140,9 +140,14 @@ type WriteOptions struct {
 // WriteOption sets one field of WriteOptions.
 type WriteOption func(*WriteOptions)
 
+// MaxTTL is the longest TTL a write may have: expiry times are kept in
+// nanoseconds since 1970, which end in 2262.
+const MaxTTL = 100 * 365 * 24 * time.Hour
+
 // WithTTL makes a write expire after d. An expired key is invisible to reads
 // and conditions at once, and is later deleted by a real delete with its own
-// version, recorded in history. d must not be negative; 0 means no expiry.
+// version, recorded in history. d must be between 0 and MaxTTL; 0 means no
+// expiry.
 func WithTTL(d time.Duration) WriteOption {
 	return func(o *WriteOptions) { o.TTL = d }
 }

@@ -331,7 +331,7 @@ func (s *Store) checkKey(key string) error {
 		return &KeyError{Key: key, Reason: "empty"}
 	}
 	if len(key) > s.opts.MaxKeySize {
-		return &KeyError{Key: key[:64], Reason: fmt.Sprintf("longer than %d bytes", s.opts.MaxKeySize)}
+		return &KeyError{Key: key[:min(len(key), 64)], Reason: fmt.Sprintf("longer than %d bytes", s.opts.MaxKeySize)}
 	}
 	return nil
 }

@@ -605,3 +605,24 @@ func TestCancelMidWrite(t *testing.T) {
 		t.Log("no deadline ended inside a write this run")
 	}
 }
+
+// TestInputEdges: limits below the key-quoting length and TTLs past what an
+// expiry time can hold give typed errors, not panics or wrapped times.
+func TestInputEdges(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "", &vkv.Options{InMemory: true, MaxKeySize: 8})
+	if _, err := s.Put(ctx, "0123456789", nil); !errors.Is(err, vkv.ErrInvalidKey) {
+		t.Errorf("Put of a 10-byte key over an 8-byte limit: %v, want ErrInvalidKey", err)
+	}
+	for _, ttl := range []time.Duration{-time.Second, vkv.MaxTTL + time.Hour, 1<<63 - 1} {
+		if _, err := s.Put(ctx, "k", nil, vkv.WithTTL(ttl)); !errors.Is(err, vkv.ErrInvalidTTL) {
+			t.Errorf("Put with ttl %v: %v, want ErrInvalidTTL", ttl, err)
+		}
+	}
+	if _, err := s.Put(ctx, "k", []byte("x"), vkv.WithTTL(vkv.MaxTTL)); err != nil {
+		t.Fatalf("Put with MaxTTL: %v", err)
+	}
+	if e, err := s.Get(ctx, "k"); err != nil || e.ExpiresAt.Year() < 2100 {
+		t.Errorf("Get of a key with MaxTTL = %+v, %v; want it present, expiring in about 100 years", e, err)
+	}
+}

@@ -31,8 +31,8 @@ func (s *Store) newPut(key string, value []byte, opts []WriteOption) (writeOp, e
 	var ttl time.Duration
 	if len(opts) > 0 {
 		ttl = NewWriteOptions(opts...).TTL
-		if ttl < 0 {
-			return writeOp{}, fmt.Errorf("%w: %v", ErrInvalidTTL, ttl)
+		if ttl < 0 || ttl > MaxTTL {
+			return writeOp{}, fmt.Errorf("%w: %v (it must be between 0 and %v)", ErrInvalidTTL, ttl, MaxTTL)
 		}
 	}
 	// Copy: the caller may reuse value once the call returns, and the

@@ -1,7 +1,10 @@
 // Package httpapi serves a vkv.KV over HTTP, as the vkv HTTP contract (v1)
 // describes: single-key reads and conditional writes under /v1/kv/, listing
 // at /v1/kv, transactions at /v1/txn, history at /v1/history/, the change
-// feed at /v1/watch, a backup at /v1/backup and a health check at /healthz.
+// feed at /v1/watch, a backup at /v1/backup, the OpenAPI document at
+// /v1/openapi.yaml, a health check at /healthz and, with WithMetrics,
+// metrics at /metrics. docs/openapi.yaml describes every route, header and
+// problem type; Patterns lists the routes a handler serves.
 //
 // # Basics
 //
@@ -68,6 +71,12 @@
 //     A backup that fails after its first byte aborts the connection, so that
 //     no short backup looks whole. The write deadline is moved forward as it
 //     is written (BackupWriteTimeout).
+//   - GET /v1/openapi.yaml serves docs/openapi.yaml (application/yaml),
+//     behind the token like every /v1 route.
+//   - WithMetrics reports every request (its route pattern, status and
+//     duration; never its path) to a Metrics and serves GET /metrics with it,
+//     without the token, like /healthz. Package
+//     github.com/vkvstore/vkv/metrics implements Metrics with Prometheus.
 //
 // # Caveats
 //

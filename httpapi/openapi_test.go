@@ -257,6 +257,41 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 
+	// Every schema uses only keywords the document means to use (a comma
+	// in a flow mapping makes a keyword of the rest of a description).
+	var checkSchema func(at string, s any)
+	checkSchema = func(at string, s any) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			t.Errorf("%s: a schema that is not a mapping", at)
+			return
+		}
+		for k, v := range m {
+			switch k {
+			case "properties":
+				props, _ := v.(map[string]any)
+				for name, p := range props {
+					checkSchema(at+"/properties/"+name, p)
+				}
+			case "items":
+				checkSchema(at+"/items", v)
+			case "$ref", "type", "description", "required", "additionalProperties", "enum", "const", "format",
+				"minimum", "minLength", "pattern", "contentEncoding", "contentMediaType":
+			default:
+				t.Errorf("%s: unexpected schema keyword %q", at, k)
+			}
+		}
+	}
+	walk(d.root, "#", func(at string, m map[string]any) {
+		if s, ok := m["schema"]; ok && !strings.HasSuffix(at, "/properties") {
+			checkSchema(at+"/schema", s)
+		}
+	})
+	schemas, _ := d.pointer("#/components/schemas")
+	for name, s := range schemas.(map[string]any) {
+		checkSchema("#/components/schemas/"+name, s)
+	}
+
 	ids := map[string]string{}
 	for _, op := range d.operations(t) {
 		what := op.method + " " + op.path

@@ -3,6 +3,7 @@ package vkv_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -111,5 +112,52 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if err := vkv.Restore(dir, bytes.NewReader(buf.Bytes()), nil); !errors.Is(err, vkv.ErrNotEmpty) {
 		t.Fatalf("Restore into a store in use: %v, want ErrNotEmpty", err)
+	}
+}
+
+// TestRestoreBadBackup: a backup cut anywhere, damaged, or followed by other
+// data is refused with ErrBadBackup, never restored in part or panicking.
+func TestRestoreBadBackup(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "", &vkv.Options{InMemory: true})
+	for i := 0; i < 200; i++ {
+		s.Put(ctx, fmt.Sprintf("k%03d", i), bytes.Repeat([]byte{byte(i)}, 50))
+	}
+	var buf bytes.Buffer
+	if err := s.Backup(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	damaged := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	cases := map[string][]byte{
+		"empty":             nil,
+		"cut in the header": good[:4],
+		"cut in a frame":    good[:len(good)/2],
+		"cut before the end marker": func() []byte {
+			// The end marker is the last frame: an 8-byte length, then a
+			// protobuf list whose only key is the marker's.
+			idx := bytes.LastIndex(good, []byte("vkv-backup-end"))
+			for start := idx - 1; start >= 8; start-- {
+				if int(binary.LittleEndian.Uint64(good[start-8:start])) == len(good)-start {
+					return good[:start-8]
+				}
+			}
+			t.Fatal("end marker not found")
+			return nil
+		}(),
+		"huge frame length": damaged(func(b []byte) []byte { b[7] = 0x7f; return b }),
+		"garbage frame":     damaged(func(b []byte) []byte { copy(b[8:40], bytes.Repeat([]byte{0xff}, 32)); return b }),
+		"trailing data":     append(append([]byte(nil), good...), 1, 2, 3),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := vkv.Restore(filepath.Join(t.TempDir(), "r"), bytes.NewReader(data), nil)
+			if !errors.Is(err, vkv.ErrBadBackup) {
+				t.Fatalf("Restore: %v, want ErrBadBackup", err)
+			}
+		})
+	}
+	if err := vkv.Restore(filepath.Join(t.TempDir(), "r"), bytes.NewReader(good), nil); err != nil {
+		t.Fatalf("Restore of the whole backup: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,67 +23,6 @@ type countingWriter struct {
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
-	return n, err
-}
-
-// maxBackupFrame bounds the length of one frame of a backup. Badger writes
-// batches of about 100 MiB at most (its stream's soft limit plus one
-// batch); a larger length is damage, not data.
-const maxBackupFrame = 1 << 30
-
-// frameReader passes a backup through while checking its framing: a
-// sequence of frames, each an 8-byte little-endian length and a protobuf
-// message of that length (Badger's backup format). Badger's Load trusts the
-// length: a damaged one makes it panic or allocate that much. frameReader
-// fails before Load sees such a length, and at EOF inside a frame.
-type frameReader struct {
-	r       io.Reader
-	hdr     [8]byte
-	nhdr    int    // bytes of the current frame's length read
-	body    uint64 // bytes of the current frame's message still to come
-	frameAt int64  // offset of the current frame
-	n       int64  // bytes passed on
-	err     error  // sticky
-}
-
-// Read reads from the backup and checks the frames in what it read.
-func (f *frameReader) Read(p []byte) (int, error) {
-	if f.err != nil {
-		return 0, f.err
-	}
-	n, err := f.r.Read(p)
-	for i := 0; i < n; {
-		if f.body > 0 {
-			k := int(min(uint64(n-i), f.body))
-			f.body -= uint64(k)
-			i += k
-			continue
-		}
-		if f.nhdr == 0 {
-			f.frameAt = f.n + int64(i)
-		}
-		f.hdr[f.nhdr] = p[i]
-		f.nhdr++
-		i++
-		if f.nhdr < len(f.hdr) {
-			continue
-		}
-		f.nhdr = 0
-		size := binary.LittleEndian.Uint64(f.hdr[:])
-		if size > maxBackupFrame {
-			f.err = fmt.Errorf("not a vkv backup, or a damaged one: the frame at byte %d claims %d bytes", f.frameAt, size)
-			// Pass on what precedes the bad length, never the length.
-			keep := int(max(0, f.frameAt-f.n))
-			f.n += int64(keep)
-			return keep, f.err
-		}
-		f.body = size
-	}
-	f.n += int64(n)
-	if err == io.EOF && (f.nhdr > 0 || f.body > 0) {
-		f.err = fmt.Errorf("the backup ends inside the frame at byte %d, after %d bytes: it is incomplete", f.frameAt, f.n)
-		return n, f.err
-	}
 	return n, err
 }
 
@@ -192,13 +130,10 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%s is not empty: restore into an empty or new directory", *dir)
 	}
 	start := time.Now()
-	fr := &frameReader{r: in}
-	if err := restore(*dir, fr); err != nil {
+	fr := &countingReader{r: in}
+	if err := vkv.Restore(*dir, fr, nil); err != nil {
 		cleanDir(*dir, existed)
 		return fmt.Errorf("restoring from %s: %s (%s removed again)", name, strings.TrimPrefix(err.Error(), "vkv: restore: "), *dir)
-	}
-	if fr.n == 0 {
-		fmt.Fprintf(stderr, "vkv restore: warning: the backup is empty, as the backup of an empty store is\n")
 	}
 	// Open the result once: it checks the store and tells its version.
 	st, err := vkv.Open(*dir, nil)
@@ -217,15 +152,17 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return err
 }
 
-// restore runs vkv.Restore, turning a panic of Badger's loader on a
-// damaged backup into an error.
-func restore(dir string, r io.Reader) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("not a vkv backup, or a damaged one (%v)", v)
-		}
-	}()
-	return vkv.Restore(dir, r, nil)
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+// Read reads from the underlying reader.
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // cleanDir removes what a failed restore wrote into dir: dir itself when

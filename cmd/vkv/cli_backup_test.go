@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,12 +109,9 @@ func TestCLIBackupRestore(t *testing.T) {
 		t.Errorf("a failed restore left %d files in %s (%v)", len(entries), bad, err)
 	}
 	s.fails(t, 1, "no such file", "", "restore", "-dir", bad, filepath.Join(tmp, "missing"))
-	// An empty backup is that of an empty store: restored, with a warning.
-	empty := filepath.Join(t.TempDir(), "empty")
-	if r := s.cli(t, "", []string{"restore", "-dir", empty}); r.code != 0 || !strings.Contains(r.stderr, "warning: the backup is empty") ||
-		!strings.HasSuffix(r.stdout, "the store is at version 0\n") {
-		t.Errorf("restore of an empty backup: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
-	}
+	// Empty input is no backup: even an empty store's backup has its end
+	// marker.
+	s.fails(t, 1, "not a complete backup", "", "restore", "-dir", filepath.Join(t.TempDir(), "empty"))
 
 	// A server whose store cannot back up; a wrong token. -out leaves nothing.
 	plain := newCLIServer(t, nil, func(kv vkv.KV) vkv.KV { return struct{ vkv.KV }{kv} })
@@ -141,49 +135,5 @@ func TestCLIBackupRestore(t *testing.T) {
 	<-cctx.Done()
 	if r := s.cliCtx(cctx, "", []string{"backup", "-out", nofile}); r.code != 1 || !strings.Contains(r.stderr, "interrupted") {
 		t.Errorf("interrupted backup: exit %d, %s", r.code, r.stderr)
-	}
-}
-
-// TestFrameReader checks that frameReader passes a well-framed backup
-// through unchanged, however it is read, never passes on the whole of a
-// length that is too large, and fails at EOF inside a frame.
-func TestFrameReader(t *testing.T) {
-	frame := func(size uint64, body string) string {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], size)
-		return string(b[:]) + body
-	}
-	good := frame(3, "abc") + frame(0, "") + frame(5, "hello")
-	for _, c := range []struct {
-		name, in string
-		pass     int // bytes passed on at least: the frames before a bad length, or all
-		err      string
-	}{
-		{name: "good", in: good, pass: len(good)},
-		{name: "empty", in: ""},
-		{name: "huge length", in: good + frame(1<<40, "x"), pass: len(good), err: "the frame at byte 32 claims 1099511627776 bytes"},
-		{name: "text", in: "not a backup", err: "the frame at byte 0 claims"},
-		{name: "cut in the length", in: good + "\x01\x00", pass: len(good) + 2, err: "ends inside the frame at byte 32"},
-		{name: "cut in the message", in: good + frame(9, "abc"), pass: len(good) + 11, err: "ends inside the frame at byte 32"},
-	} {
-		for _, rd := range []struct {
-			name string
-			wrap func(io.Reader) io.Reader
-		}{
-			{"whole", func(r io.Reader) io.Reader { return r }},
-			{"bytewise", iotest.OneByteReader},
-			{"halves", iotest.HalfReader},
-		} {
-			fr := &frameReader{r: rd.wrap(strings.NewReader(c.in))}
-			got, err := io.ReadAll(fr)
-			okPassed := strings.HasPrefix(c.in, string(got)) && len(got) >= c.pass &&
-				(c.err == "" || len(got) == len(c.in) || len(got) < c.pass+8)
-			if !okPassed || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
-				t.Errorf("%s, read %s: passed %q, %v; want at least %d bytes and %q", c.name, rd.name, got, err, c.pass, c.err)
-			}
-			if fr.n != int64(len(got)) {
-				t.Errorf("%s, read %s: counted %d bytes, passed %d", c.name, rd.name, fr.n, len(got))
-			}
-		}
 	}
 }

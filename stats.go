@@ -2,6 +2,8 @@ package vkv
 
 import (
 	"math/bits"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 )
 
@@ -18,10 +20,12 @@ type Stats struct {
 	// Expired counts keys deleted by the TTL reaper.
 	Expired uint64
 	// BatchSizes[i] counts commits that carried between 2^(i-1)+1 and 2^i
-	// requests (BatchSizes[0]: one request).
-	BatchSizes [13]uint64
-	// LSMBytes and ValueLogBytes are the sizes of Badger's files, as Badger
-	// last measured them (it does so every minute).
+	// requests (BatchSizes[0]: one request); BatchRequests is the number of
+	// requests all commits carried, failed ones included.
+	BatchSizes    [13]uint64
+	BatchRequests uint64
+	// LSMBytes and ValueLogBytes are the sizes of Badger's table (.sst) and
+	// value-log (.vlog) files on disk; 0 for an in-memory store.
 	LSMBytes, ValueLogBytes int64
 }
 
@@ -29,11 +33,13 @@ type Stats struct {
 type counters struct {
 	commits, writes, conflicts, refused, expired atomic.Uint64
 	batchSizes                                   [13]atomic.Uint64
+	batchRequests                                atomic.Uint64
 }
 
 // batch records a commit of n requests.
 func (c *counters) batch(n int) {
 	c.commits.Add(1)
+	c.batchRequests.Add(uint64(n))
 	i := 0
 	if n > 1 {
 		i = min(bits.Len(uint(n-1)), len(c.batchSizes)-1)
@@ -56,8 +62,29 @@ func (s *Store) Stats() Stats {
 	for i := range st.BatchSizes {
 		st.BatchSizes[i] = s.stats.batchSizes[i].Load()
 	}
+	st.BatchRequests = s.stats.batchRequests.Load()
 	if !s.opts.InMemory {
-		st.LSMBytes, st.ValueLogBytes = s.db.Size()
+		// Badger's own DB.Size is zero with its metrics off, as they are
+		// here; the files say it as well.
+		st.LSMBytes, st.ValueLogBytes = fileSizes(s.dir)
 	}
 	return st
+}
+
+// fileSizes adds up the sizes of the table and value-log files in dir.
+func fileSizes(dir string) (lsm, vlog int64) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		switch filepath.Ext(e.Name()) {
+		case ".sst":
+			lsm += info.Size()
+		case ".vlog":
+			vlog += info.Size()
+		}
+	}
+	return lsm, vlog
 }

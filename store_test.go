@@ -533,8 +533,11 @@ func TestStats(t *testing.T) {
 	if st.Version != v+1 || st.Writes != 2 || st.Conflicts != 1 || st.Commits != 3 {
 		t.Fatalf("Stats = %+v; want Version %d, 2 writes, 1 conflict, 3 commits", st, v+1)
 	}
-	if st.BatchSizes[0] != 3 {
-		t.Fatalf("BatchSizes = %v, want 3 commits of one request", st.BatchSizes)
+	if st.BatchSizes[0] != 3 || st.BatchRequests != 3 {
+		t.Fatalf("BatchSizes = %v, BatchRequests = %d; want 3 commits of one request", st.BatchSizes, st.BatchRequests)
+	}
+	if st.ValueLogBytes == 0 {
+		t.Errorf("ValueLogBytes = 0 for an open on-disk store")
 	}
 }
 

@@ -245,7 +245,7 @@ func (f *fakeStats) Stats() vkv.Stats { return vkv.Stats(*f) }
 func TestStoreCollector(t *testing.T) {
 	st := &fakeStats{
 		Version: 900, OldestVersion: 12,
-		Commits: 11, Writes: 40, Conflicts: 2, Refused: 3, Expired: 1,
+		Commits: 11, Writes: 40, Conflicts: 2, Refused: 3, Expired: 1, BatchRequests: 43,
 		LSMBytes: 1 << 20, ValueLogBytes: 3 << 20,
 	}
 	// 5 commits of 1 request, 3 of 2, 2 of 5 to 8, 1 of more than 2048.

@@ -33,9 +33,8 @@ type storeCollector struct {
 //     conditions failed, and that were refused for want of disk space.
 //   - vkv_store_expired_total: keys deleted by the TTL reaper.
 //   - vkv_store_commit_batch_size: a histogram of the requests each commit
-//     carried (buckets 1, 2, 4, ... 2048). Its sum counts the requests that
-//     wrote, conflicted or expired a key; requests that failed otherwise (a
-//     delete of an absent key) are in the buckets but not in the sum.
+//     carried (buckets 1, 2, 4, ... 2048); its sum is the requests all
+//     commits carried.
 //   - vkv_store_version, vkv_store_oldest_version: the newest version
 //     handed out and the oldest one reads at a version answer for.
 //   - vkv_store_lsm_size_bytes, vkv_store_value_log_size_bytes: the size of
@@ -83,7 +82,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.refused, st.Refused)
 	counter(c.expired, st.Expired)
 	count, buckets := batchBuckets(st.BatchSizes)
-	ch <- prometheus.MustNewConstHistogram(c.batchSize, count, float64(st.Writes+st.Conflicts+st.Expired), buckets)
+	ch <- prometheus.MustNewConstHistogram(c.batchSize, count, float64(st.BatchRequests), buckets)
 	gauge(c.version, float64(st.Version))
 	gauge(c.oldest, float64(st.OldestVersion))
 	gauge(c.lsmBytes, float64(st.LSMBytes))

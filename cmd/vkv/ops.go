@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,57 +16,12 @@ import (
 )
 
 // newMetrics returns the metrics of vkv serve: the HTTP requests and the
-// statistics of store, whose directory is dir (package metrics), the Go
-// runtime and the process, on a registry of their own.
-func newMetrics(store *vkv.Store, dir string) (*metrics.Handler, error) {
+// statistics of store (package metrics), the Go runtime and the process, on
+// a registry of their own.
+func newMetrics(store *vkv.Store) (*metrics.Handler, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return metrics.NewHandler(reg, diskStats{store, dir})
-}
-
-// diskStats is the statistics of a store, with the sizes of its files
-// measured in its directory when the store reports none: vkv.Store.Stats
-// takes them from Badger's DB.Size, which reads the expvar metrics that
-// Badger fills only when its metrics are enabled, and the store disables
-// them, so they are always 0.
-type diskStats struct {
-	store *vkv.Store
-	dir   string
-}
-
-// Stats returns the store's statistics.
-func (d diskStats) Stats() vkv.Stats {
-	st := d.store.Stats()
-	if st.LSMBytes == 0 && st.ValueLogBytes == 0 {
-		st.LSMBytes, st.ValueLogBytes = dirSizes(d.dir)
-	}
-	return st
-}
-
-// dirSizes adds up the sizes of Badger's table (.sst) and value log (.vlog)
-// files in dir, as Badger itself does. Files that vanish meanwhile (a
-// compaction) are skipped.
-func dirSizes(dir string) (lsm, vlog int64) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0
-	}
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if ext != ".sst" && ext != ".vlog" {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() {
-			continue
-		}
-		if ext == ".sst" {
-			lsm += info.Size()
-		} else {
-			vlog += info.Size()
-		}
-	}
-	return lsm, vlog
+	return metrics.NewHandler(reg, store)
 }
 
 // startPprof serves net/http/pprof under /debug/pprof/ on its own listener

@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts := []httpapi.Option{httpapi.WithToken(token), httpapi.WithLogger(logger)}
 	if *withMetrics {
-		m, err := newMetrics(store, *dir)
+		m, err := newMetrics(store)
 		if err != nil {
 			store.Close()
 			return err

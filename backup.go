@@ -32,7 +32,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	cw := &countingWriter{ctx: ctx, w: w}
 	stream := s.db.NewStream()
 	stream.LogPrefix = "vkv.Backup"

@@ -135,7 +135,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	if s.opts.HistoryVersions == KeepAllHistory {
 		return nil
 	}

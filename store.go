@@ -47,9 +47,11 @@ type Store struct {
 	watchers atomic.Int64
 	commits  atomic.Pointer[chan struct{}]
 
-	closeMu   sync.RWMutex
-	closed    bool
-	inflight  sync.WaitGroup
+	// calls counts calls in progress; Close sets closingBit in it and
+	// waits on drained for the count to reach zero.
+	calls     atomic.Int64
+	drained   chan struct{}
+	drainOnce sync.Once
 	closeOnce sync.Once
 	closeErr  error
 
@@ -147,6 +149,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		queue:          make(chan *request, 1024),
 		stop:           make(chan struct{}),
 		reapWake:       make(chan struct{}, 1),
+		drained:        make(chan struct{}),
 		maxBatchSize:   db.MaxBatchSize(),
 		maxBatchCount:  db.MaxBatchCount(),
 		valueThreshold: db.Opts().ValueThreshold,
@@ -272,18 +275,27 @@ func readUint64(txn *badger.Txn, k []byte) (uint64, error) {
 	return n, err
 }
 
-// enter registers an in-flight call; the caller must call s.inflight.Done.
+// closingBit marks Store.calls once Close has begun.
+const closingBit = 1 << 62
+
+// enter registers a call in progress; the caller must call s.exit. Two
+// atomic adds: it is on every read's path.
 func (s *Store) enter(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.closeMu.RLock()
-	defer s.closeMu.RUnlock()
-	if s.closed {
+	if s.calls.Add(1)&closingBit != 0 {
+		s.exit()
 		return ErrClosed
 	}
-	s.inflight.Add(1)
 	return nil
+}
+
+// exit ends a call registered by enter.
+func (s *Store) exit() {
+	if s.calls.Add(-1) == closingBit {
+		s.drainOnce.Do(func() { close(s.drained) })
+	}
 }
 
 // Close waits for calls in progress, stops the background work, and closes
@@ -291,10 +303,9 @@ func (s *Store) enter(ctx context.Context) error {
 // the first. Calls made after Close return ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeMu.Lock()
-		s.closed = true
-		s.closeMu.Unlock()
-		s.inflight.Wait()
+		if s.calls.Or(closingBit)&^closingBit != 0 {
+			<-s.drained
+		}
 		close(s.stop)
 		s.bg.Wait()
 		s.closeErr = s.db.Close()
@@ -312,7 +323,7 @@ func (s *Store) CurrentVersion(ctx context.Context) (Version, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	return Version(s.current.Load()), nil
 }
 
@@ -322,7 +333,7 @@ func (s *Store) OldestVersion(ctx context.Context) (Version, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	return Version(s.compacted.Load()), nil
 }
 
@@ -344,13 +355,14 @@ func (s *Store) Get(ctx context.Context, key string) (Entry, error) {
 	if err := s.enter(ctx); err != nil {
 		return Entry{}, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	return getLatest(txn, key, time.Now())
+	return getLatest(txn, key, time.Time{})
 }
 
 // getLatest reads the live entry of key in txn; expired entries are absent.
+// A zero now means the time of the read, taken only for a key with a TTL.
 func getLatest(txn *badger.Txn, key string, now time.Time) (Entry, error) {
 	item, err := txn.Get(keys.LatestKey(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -363,8 +375,13 @@ func getLatest(txn *badger.Txn, key string, now time.Time) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if e.Expired(now) {
-		return Entry{}, ErrNotFound
+	if !e.ExpiresAt.IsZero() {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if e.Expired(now) {
+			return Entry{}, ErrNotFound
+		}
 	}
 	return e, nil
 }
@@ -407,7 +424,7 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 	if err := s.enter(ctx); err != nil {
 		return Entry{}, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	if uint64(v) > s.current.Load() {
 		return Entry{}, fmt.Errorf("%w: %d (newest is %d)", ErrFutureVersion, v, s.current.Load())
 	}
@@ -440,7 +457,7 @@ func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]En
 	if err := s.enter(ctx); err != nil {
 		return nil, "", err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
 	return listLatest(ctx, txn, prefix, after, limit, time.Now())
@@ -500,7 +517,7 @@ func (s *Store) History(ctx context.Context, key string, limit int) ([]Entry, er
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
 	prefix := keys.HistoryPrefix(key)

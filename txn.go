@@ -45,7 +45,7 @@ func (s *Store) write(ctx context.Context, r *request) (Version, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	res := s.submit(ctx, r)
 	if res.failures != nil {
 		return 0, conflictError(res.failures)
@@ -93,7 +93,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx Txn) error) (Version, err
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	for attempt := 1; ; attempt++ {
 		tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: time.Now()}
 		err := fn(tx)
@@ -149,7 +149,7 @@ func (s *Store) View(ctx context.Context, fn func(tx Txn) error) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: time.Now(), readOnly: true}
 	defer tx.finish()
 	return fn(tx)

@@ -92,7 +92,7 @@ func (s *Store) readChanges(ctx context.Context, prefix string, cursor uint64) (
 	if err := s.enter(ctx); err != nil {
 		return nil, cursor, err
 	}
-	defer s.inflight.Done()
+	defer s.exit()
 	if cursor >= s.current.Load() {
 		return nil, cursor, nil
 	}

@@ -230,20 +230,28 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	return bo
 }
 
-// load reads the version counter, which is the newest change-log entry (see
-// commit.go), and the compaction mark.
+// newestVersion returns the newest version in txn's snapshot: the newest
+// change-log entry, which is the version counter (see commit.go).
+func newestVersion(txn *badger.Txn) (uint64, error) {
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{keys.SpaceChange}})
+	defer it.Close()
+	it.Seek(keys.ChangeKey(^uint64(0)))
+	if !it.Valid() {
+		return 0, nil
+	}
+	v, err := keys.ParseChange(it.Item().Key())
+	if err != nil {
+		return 0, fmt.Errorf("vkv: change log: %w", err)
+	}
+	return v, nil
+}
+
+// load reads the version counter and the compaction mark.
 func (s *Store) load() error {
 	return s.db.View(func(txn *badger.Txn) error {
-		var cur uint64
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: []byte{keys.SpaceChange}})
-		defer it.Close()
-		it.Seek([]byte{keys.SpaceChange, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		if it.Valid() {
-			v, err := keys.ParseChange(it.Item().Key())
-			if err != nil {
-				return fmt.Errorf("vkv: change log: %w", err)
-			}
-			cur = v
+		cur, err := newestVersion(txn)
+		if err != nil {
+			return err
 		}
 		s.current.Store(cur)
 		comp, err := readUint64(txn, keys.CompactedMark)
@@ -425,11 +433,16 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 		return Entry{}, err
 	}
 	defer s.exit()
-	if uint64(v) > s.current.Load() {
-		return Entry{}, fmt.Errorf("%w: %d (newest is %d)", ErrFutureVersion, v, s.current.Load())
-	}
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
+	// The committer publishes current just after its commit becomes
+	// visible, so a reader may have seen a version above it; the snapshot's
+	// change log has the last word.
+	if uint64(v) > s.current.Load() {
+		if newest, err := newestVersion(txn); err != nil || uint64(v) > newest {
+			return Entry{}, fmt.Errorf("%w: %d (newest is %d)", ErrFutureVersion, v, max(newest, s.current.Load()))
+		}
+	}
 	// The compactor raises the mark before it deletes, so a mark read after
 	// the snapshot was taken covers everything the snapshot misses.
 	if oldest := s.compacted.Load(); uint64(v) < oldest {

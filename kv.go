@@ -18,7 +18,8 @@ type Entry struct {
 	Version Version
 	// CreateVersion is the version at which the key was last created, that
 	// is, written while it did not exist (or had expired). Together with
-	// Version it tells a re-created key from one that was only updated.
+	// Version it tells a re-created key from one that was only updated. On a
+	// tombstone it is the CreateVersion of the key that was deleted.
 	CreateVersion Version
 	// ExpiresAt is when the entry expires; the zero Time means never.
 	ExpiresAt time.Time

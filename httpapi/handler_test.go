@@ -340,7 +340,7 @@ var txnRows = []row{
 		status: 200, header: hdr("Content-Type", ctJSON), body: `{"version":3}`,
 		probe: []probe{
 			{req: get("/v1/kv"), status: 200, body: `{"items":[{"key":"a","version":3,"value":"aGVsbG8=","createVersion":1},{"key":"c","version":3,"value":"","createVersion":3}]}`},
-			{req: get("/v1/history/b"), status: 200, body: `{"key":"b","versions":[{"version":3,"value":null,"deleted":true},{"version":2,"value":"eQ==","deleted":false,"createVersion":2}]}`},
+			{req: get("/v1/history/b"), status: 200, body: `{"key":"b","versions":[{"version":3,"value":null,"deleted":true,"createVersion":2},{"version":2,"value":"eQ==","deleted":false,"createVersion":2}]}`},
 		}},
 	{name: "txn charset", reason: "application/json with parameters is JSON",
 		req: txn(`{"ops":[{"op":"put","key":"a","value":"eA=="}]}`, "Content-Type", "application/json; charset=utf-8"), status: 200, body: `{"version":1}`},
@@ -402,7 +402,7 @@ var otherRows = []row{
 	{name: "history", reason: "GET /v1/history: every kept version, newest first, with deletes",
 		setup: []req{put("/v1/kv/a", "1"), put("/v1/kv/a", "2"), del("/v1/kv/a"), put("/v1/kv/a", "3")},
 		req:   get("/v1/history/a"), status: 200, header: hdr("Content-Type", ctJSON),
-		body: `{"key":"a","versions":[{"version":4,"value":"Mw==","deleted":false,"createVersion":4},{"version":3,"value":null,"deleted":true},
+		body: `{"key":"a","versions":[{"version":4,"value":"Mw==","deleted":false,"createVersion":4},{"version":3,"value":null,"deleted":true,"createVersion":1},
 			{"version":2,"value":"Mg==","deleted":false,"createVersion":1},{"version":1,"value":"MQ==","deleted":false,"createVersion":1}]}`},
 	{name: "history limit", reason: "the history depth served (WithHistoryLimit)",
 		opts:  []httpapi.Option{httpapi.WithHistoryLimit(1)},

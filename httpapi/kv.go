@@ -303,9 +303,9 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	res := HistoryResult{Key: key, KeyBase64: KeyBytes(key), Versions: make([]HistoryVersion, 0, len(entries))}
 	for i := range entries {
 		e := &entries[i]
-		hv := HistoryVersion{Version: e.Version, Deleted: e.Deleted}
+		hv := HistoryVersion{Version: e.Version, CreateVersion: e.CreateVersion, Deleted: e.Deleted}
 		if !e.Deleted {
-			hv.Value, hv.CreateVersion, hv.ExpiresAt = nonNil(e.Value), e.CreateVersion, timePtr(e)
+			hv.Value, hv.ExpiresAt = nonNil(e.Value), timePtr(e)
 		}
 		res.Versions = append(res.Versions, hv)
 	}

@@ -71,9 +71,9 @@ type WatchEvent struct {
 
 // WatchEventOf returns the wire form of the change e.
 func WatchEventOf(e *vkv.Entry) WatchEvent {
-	ev := WatchEvent{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, Deleted: e.Deleted}
+	ev := WatchEvent{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, CreateVersion: e.CreateVersion, Deleted: e.Deleted}
 	if !e.Deleted {
-		ev.Value, ev.CreateVersion, ev.ExpiresAt = nonNil(e.Value), e.CreateVersion, timePtr(e)
+		ev.Value, ev.ExpiresAt = nonNil(e.Value), timePtr(e)
 	}
 	return ev
 }

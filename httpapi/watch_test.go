@@ -175,7 +175,7 @@ func TestWatchStream(t *testing.T) {
 	st := stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0")
 	wantEvent(t, st, "1", "put", `{"key":"a/1","version":1,"createVersion":1,"value":"b25l","deleted":false}`)
 	wantEvent(t, st, "3", "put", `{"key":"a/1","version":3,"createVersion":1,"value":"dW5v","deleted":false}`)
-	wantEvent(t, st, "4", "delete", `{"key":"a/1","version":4,"value":null,"deleted":true}`)
+	wantEvent(t, st, "4", "delete", `{"key":"a/1","version":4,"createVersion":1,"value":null,"deleted":true}`)
 	wantEvent(t, st, "5", "put", `{"key":"a/y","version":5,"createVersion":5,"value":"eQ==","deleted":false}`)
 	wantEvent(t, st, "5", "put", `{"key":"a/x","version":5,"createVersion":5,"value":"","deleted":false}`)
 	wantEvent(t, st, "6", "put", `{"key":"a/\ufffd","keyBase64":"YS//","version":6,"createVersion":6,"value":"AAE=","deleted":false}`)

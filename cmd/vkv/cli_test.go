@@ -125,9 +125,6 @@ func entriesJSON(es []vkv.Entry) []entryJSON {
 	out := make([]entryJSON, len(es))
 	for i := range es {
 		j := entryOf(&es[i])
-		if es[i].Deleted {
-			j.CreateVersion = 0
-		}
 		b, _ := json.Marshal(j)
 		json.Unmarshal(b, &out[i])
 	}

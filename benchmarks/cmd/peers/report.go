@@ -174,16 +174,16 @@ func (r *report) print(w io.Writer) {
 		return fmt.Sprintf("%.2f cores", most)
 	})
 	row("", "runs kept per cell (quiet) / made", func(n string) string {
-		kept, made := 0, len(r.results[n])
-		for i, wl := range workloads {
+		kept, made := -1, len(r.results[n])
+		for _, wl := range workloads {
 			if !r.cfg.workloads[wl.id] {
 				continue
 			}
-			k := len(r.quietCells(n, wl.id))
-			if i == 0 || k < kept {
+			if k := len(r.quietCells(n, wl.id)); kept < 0 || k < kept {
 				kept = k
 			}
 		}
+		kept = max(kept, 0)
 		return fmt.Sprintf("%d / %d", kept, made)
 	})
 	fmt.Fprintln(w)

@@ -173,11 +173,36 @@ func (s *Store) compact() error {
 // collect deletes history and change-log entries that versions before mark
 // made unreachable.
 func (s *Store) collect(mark uint64) error {
+	for {
+		done, err := s.collectChunk(mark)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// collectChunkSize bounds the change-log entries one collection step reads,
+// and so the keys it holds in memory.
+const collectChunkSize = 10_000
+
+// collectChunk collects up to collectChunkSize change-log entries below mark
+// and reports whether none are left. Only the newest change of each key in
+// the chunk matters (it supersedes the older ones), so each key's history is
+// read once per chunk: the work is linear in the entries removed, however
+// many versions one key has.
+func (s *Store) collectChunk(mark uint64) (done bool, err error) {
+	type newest struct {
+		v       uint64
+		deleted bool
+	}
+	latest := map[string]newest{}
+	var changeKeys [][]byte
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: []byte{keys.SpaceChange}})
 		defer it.Close()
+		done = true
 		for it.Rewind(); it.Valid(); it.Next() {
 			select {
 			case <-s.stop:
@@ -190,7 +215,11 @@ func (s *Store) collect(mark uint64) error {
 			}
 			// The newest entry is the version counter: never delete it.
 			if v >= mark || v >= s.current.Load() {
-				return nil
+				break
+			}
+			if len(changeKeys) == collectChunkSize {
+				done = false
+				break
 			}
 			var changes []keys.Change
 			if err := it.Item().Value(func(b []byte) error {
@@ -200,22 +229,38 @@ func (s *Store) collect(mark uint64) error {
 				return err
 			}
 			for _, c := range changes {
-				if err := s.collectKey(txn, wb, c, v); err != nil {
-					return err
-				}
+				latest[c.Key] = newest{v: v, deleted: c.Deleted}
 			}
-			if err := wb.Delete(keys.ChangeKey(v)); err != nil {
+			changeKeys = append(changeKeys, it.Item().KeyCopy(nil))
+		}
+		for key, n := range latest {
+			if err := s.collectKey(txn, wb, keys.Change{Key: key, Deleted: n.deleted}, n.v); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
-	return wb.Flush()
+	for _, k := range changeKeys {
+		if err := wb.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return false, err
+	}
+	select {
+	case <-s.stop:
+		return true, nil
+	default:
+	}
+	return done, nil
 }
 
+// collectKey deletes the history entries of c.Key older than v, and the one
+// at v too if it is a tombstone.
 func (s *Store) collectKey(txn *badger.Txn, wb *badger.WriteBatch, c keys.Change, v uint64) error {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: keys.HistoryPrefix(c.Key)})
 	defer it.Close()

@@ -99,20 +99,31 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return b, nil
 }
 
-// put serves PUT /v1/kv/{key...}: 201 when the key was created, else 200.
-func (h *handler) put(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+// writeTarget reads what PUT and DELETE share: the key and the conditions
+// on it. On bad input it writes the problem and reports false.
+func (h *handler) writeTarget(w http.ResponseWriter, r *http.Request) (string, errInfo, writeConds, bool) {
 	key := r.PathValue("key")
 	info := errInfo{key: &key, prefer: preferRepresentation(r)}
 	if err := h.checkKey(key); err != nil {
 		h.writeError(w, r, err, info)
-		return
+		return "", info, writeConds{}, false
 	}
 	conds, err := parseWriteConds(r)
 	if err != nil {
 		h.writeError(w, r, err, info)
+		return "", info, writeConds{}, false
+	}
+	return key, info, conds, true
+}
+
+// put serves PUT /v1/kv/{key...}: 201 when the key was created, else 200.
+func (h *handler) put(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	key, info, conds, ok := h.writeTarget(w, r)
+	if !ok {
 		return
 	}
+	var err error
 	ttl, err := parseTTL(r.URL.Query().Get("ttl"))
 	if err != nil {
 		h.writeError(w, r, err, info)
@@ -196,17 +207,11 @@ func txGet(tx vkv.Txn, key string) (*vkv.Entry, error) {
 // delete serves DELETE /v1/kv/{key...}.
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	key := r.PathValue("key")
-	info := errInfo{key: &key, prefer: preferRepresentation(r)}
-	if err := h.checkKey(key); err != nil {
-		h.writeError(w, r, err, info)
+	key, info, conds, ok := h.writeTarget(w, r)
+	if !ok {
 		return
 	}
-	conds, err := parseWriteConds(r)
-	if err != nil {
-		h.writeError(w, r, err, info)
-		return
-	}
+	var err error
 	var v vkv.Version
 	switch kind, expected, viaHeader := conds.kind(); kind {
 	case condNone:

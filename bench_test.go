@@ -588,3 +588,52 @@ func bareHandler(status int, ctype string, body []byte) http.Handler {
 		w.Write(body)
 	})
 }
+
+// BenchmarkLayoutCost is raw Badger's CAS writing one entry per write, as
+// BenchmarkCompareAndSwap's baseline does, and writing three (the value, a
+// history entry and a change-log entry, as vkv does), without fsync: the
+// part of vkv's CAS cost that comes from its layout rather than its code.
+func BenchmarkLayoutCost(b *testing.B) {
+	for _, entries := range []int{1, 3} {
+		b.Run(fmt.Sprintf("entries=%d", entries), func(b *testing.B) {
+			db := openBenchBadger(b, false)
+			vers := make([]uint64, benchKeys)
+			var seq uint64
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				key := []byte(benchKey(i))
+				var next uint64
+				err := db.Update(func(txn *badger.Txn) error {
+					var cur uint64
+					item, err := txn.Get(key)
+					switch {
+					case errors.Is(err, badger.ErrKeyNotFound):
+					case err != nil:
+						return err
+					default:
+						if err := item.Value(func(b []byte) error { cur = binary.BigEndian.Uint64(b); return nil }); err != nil {
+							return err
+						}
+					}
+					if cur != vers[i%benchKeys] {
+						return errBadgerMismatch
+					}
+					next = cur + 1
+					enc := append(binary.BigEndian.AppendUint64(nil, next), benchValue...)
+					if err := txn.Set(key, enc); err != nil || entries == 1 {
+						return err
+					}
+					seq++
+					if err := txn.Set(binary.BigEndian.AppendUint64(append([]byte("h"), key...), seq), enc); err != nil {
+						return err
+					}
+					return txn.Set(binary.BigEndian.AppendUint64([]byte("c"), seq), append([]byte{0}, key...))
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				vers[i%benchKeys] = next
+			}
+		})
+	}
+}

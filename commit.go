@@ -267,6 +267,11 @@ func (s *Store) commitBatch(batch []*request) {
 		b.size += r.costSize
 		s.writtenSinceCheck += r.diskBytes
 		res := s.apply(b, r)
+		if res.err != nil && !errors.Is(res.err, ErrNotFound) {
+			// A request that failed half-way may have left entries in the
+			// cache that its batch does not commit as cached.
+			s.latest.reset()
+		}
 		b.replies = append(b.replies, pendingReply{r, res})
 	}
 	s.finish(b)
@@ -281,6 +286,8 @@ func (s *Store) finish(b *batchTxn) {
 	}
 	if err != nil {
 		s.log.l.Error("vkv: commit failed", "err", err, "writes", len(b.replies))
+		// The cache holds this batch's writes, which Badger did not take.
+		s.latest.reset()
 		err = fmt.Errorf("vkv: commit: %w", err)
 		for _, p := range b.replies {
 			p.r.done <- result{err: err}
@@ -337,22 +344,31 @@ func readRaw(txn *badger.Txn, lk []byte) (rec keys.Record, item *badger.Item, er
 
 // state is a key as the committer found it.
 type state struct {
-	key     string
-	lk      []byte // its latest-entry key
-	rec     keys.Record
-	item    *badger.Item // where rec was read; nil once this request wrote it
-	exists  bool         // a latest entry is stored
-	expired bool         // ... but it has expired
+	key      string
+	lk       []byte // its latest-entry key
+	rec      keys.Record
+	hasValue bool         // rec.Value is the value (this request wrote it)
+	item     *badger.Item // where rec was read, if read from Badger
+	exists   bool         // a latest entry is stored
+	expired  bool         // ... but it has expired
 }
 
-// entry returns the live entry of st, value included.
-func (st *state) entry() (*Entry, error) {
+// entry returns the live entry of st, value included, reading the value
+// through txn when st does not hold it.
+func (st *state) entry(txn *badger.Txn) (*Entry, error) {
 	e := recordEntry(st.key, st.rec)
-	if st.item == nil {
+	if st.hasValue {
 		e.Value = append([]byte{}, st.rec.Value...)
 		return &e, nil
 	}
-	err := st.item.Value(func(b []byte) error {
+	item := st.item
+	if item == nil {
+		var err error
+		if item, err = txn.Get(st.lk); err != nil {
+			return nil, fmt.Errorf("vkv: key %q: %w", st.key, err)
+		}
+	}
+	err := item.Value(func(b []byte) error {
 		r, err := keys.DecodeRecord(b)
 		e.Value = append([]byte{}, r.Value...)
 		return err
@@ -362,6 +378,7 @@ func (st *state) entry() (*Entry, error) {
 
 // states holds the keys one request touches, read once each.
 type states struct {
+	s    *Store
 	b    *batchTxn
 	list []state
 }
@@ -373,13 +390,19 @@ func (ss *states) lookup(key string) (*state, error) {
 		}
 	}
 	lk := keys.LatestKey(key)
-	rec, item, err := readRaw(ss.b.txn, lk)
-	if err != nil {
-		return nil, err
+	st := state{key: key, lk: lk}
+	if c, ok := ss.s.latest.get(key); ok {
+		st.rec, st.exists = c.rec, c.exists
+	} else {
+		rec, item, err := readRaw(ss.b.txn, lk)
+		if err != nil {
+			return nil, err
+		}
+		st.rec, st.item, st.exists = rec, item, item != nil
+		ss.s.latest.put(key, rec, st.exists)
 	}
-	ok := item != nil
-	ss.list = append(ss.list, state{key: key, lk: lk, rec: rec, item: item, exists: ok,
-		expired: ok && rec.ExpiresAt != 0 && ss.b.now.UnixNano() >= rec.ExpiresAt})
+	st.expired = st.exists && st.rec.ExpiresAt != 0 && ss.b.now.UnixNano() >= st.rec.ExpiresAt
+	ss.list = append(ss.list, st)
 	return &ss.list[len(ss.list)-1], nil
 }
 
@@ -401,7 +424,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 	// Reads of this request, by key; a request touches few keys. All are
 	// looked up before anything is written, so the pointers stay valid.
 	var stack [2]state
-	ss := states{b: b, list: stack[:0]}
+	ss := states{s: s, b: b, list: stack[:0]}
 	if n := len(r.conds) + len(r.ops); n > len(stack) {
 		ss.list = make([]state, 0, n)
 	}
@@ -415,7 +438,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 		if actual := st.version(); actual != c.version {
 			f := failure{cond: c, actual: actual}
 			if st.live() {
-				if f.current, err = st.entry(); err != nil {
+				if f.current, err = st.entry(b.txn); err != nil {
 					return result{err: err}
 				}
 			}
@@ -512,8 +535,10 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 			return err
 		}
 	}
-	// The state now is the new entry, for later ops of the same request.
-	st.rec, st.item, st.exists, st.expired = rec, nil, true, false
+	// The state now is the new entry, for later ops of the same request
+	// and later requests of the batch.
+	st.rec, st.hasValue, st.item, st.exists, st.expired = rec, true, nil, true, false
+	s.latest.put(op.key, rec, true)
 	return nil
 }
 
@@ -522,6 +547,7 @@ func (s *Store) writeTombstone(b *batchTxn, key string, lk []byte, old keys.Reco
 	if err := b.txn.Delete(lk); err != nil {
 		return err
 	}
+	s.latest.put(key, keys.Record{}, false)
 	tomb := keys.Record{Tombstone: true, Version: v, CreateVersion: old.CreateVersion}
 	if err := b.txn.Set(keys.HistoryKey(key, v), keys.AppendRecord(nil, tomb)); err != nil {
 		return err
@@ -565,3 +591,44 @@ func (s *Store) applyExpire(b *batchTxn, r *request) result {
 	}
 	return result{}
 }
+
+// latestCacheSize bounds the keys latestCache holds: about 100 bytes each.
+const latestCacheSize = 8192
+
+// latestCache remembers the latest entries (without values) of keys the
+// committer read or wrote recently, so that conditions on hot keys are
+// checked without a Badger read, the largest cost of a batch in CPU
+// profiles. Only the committer writes latest entries, so the cache stays
+// exact as long as every write updates it; it is reset when a commit fails.
+// Only the committer uses it.
+type latestCache struct {
+	m   map[string]cachedLatest
+	max int
+}
+
+type cachedLatest struct {
+	rec    keys.Record // without Value
+	exists bool
+}
+
+func newLatestCache(n int) latestCache {
+	return latestCache{m: make(map[string]cachedLatest), max: n}
+}
+
+func (c *latestCache) get(key string) (cachedLatest, bool) {
+	e, ok := c.m[key]
+	return e, ok
+}
+
+func (c *latestCache) put(key string, rec keys.Record, exists bool) {
+	rec.Value = nil
+	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
+		for k := range c.m { // an arbitrary entry: map order is random
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[key] = cachedLatest{rec: rec, exists: exists}
+}
+
+func (c *latestCache) reset() { clear(c.m) }

@@ -68,6 +68,9 @@ type Store struct {
 	lastSpaceCheck    time.Time
 	writtenSinceCheck int64
 	lowSpace          error
+
+	// latest caches latest entries for the committer; see latestCache.
+	latest latestCache
 }
 
 var _ KV = (*Store)(nil)
@@ -156,6 +159,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		dir:            dir,
 		minFree:        max(minFree, 0),
 		lastSpaceCheck: time.Now(),
+		latest:         newLatestCache(latestCacheSize),
 	}
 	if err := s.load(); err != nil {
 		db.Close()

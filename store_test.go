@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -429,6 +431,8 @@ func TestRSS(t *testing.T) {
 	t.Logf("after 5 s idle: %s", rss(t))
 	runtime.GC()
 	t.Logf("after GC: %s", rss(t))
+	debug.FreeOSMemory()
+	t.Logf("after FreeOSMemory: %s", rss(t))
 	if p := os.Getenv("VKV_HEAP_PROFILE_IDLE"); p != "" {
 		f, err := os.Create(p)
 		if err != nil {
@@ -446,7 +450,8 @@ func rss(t testing.TB) string {
 	}
 	var out string
 	for _, line := range splitLines(string(b)) {
-		if len(line) > 6 && (line[:6] == "VmRSS:" || line[:6] == "VmHWM:") {
+		if strings.HasPrefix(line, "VmRSS:") || strings.HasPrefix(line, "VmHWM:") ||
+			strings.HasPrefix(line, "RssAnon:") || strings.HasPrefix(line, "RssFile:") {
 			out += line + " "
 		}
 	}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The load generator: conns goroutines, each with one keep-alive TCP
+// connection of its own to the server and one key of its own (connection i
+// uses key i), sending one request at a time (a closed loop). Requests are
+// written from prebuilt bytes and answers parsed with http.ReadResponse, so
+// that the client does little besides waiting.
+
+// Phases of a cell: the workers record only requests started while measuring.
+const (
+	phaseWarmup int32 = iota
+	phaseMeasure
+	phaseStop
+)
+
+// loadResult is what the workers of one cell did while measuring.
+type loadResult struct {
+	ops      uint64 // requests started and answered while measuring
+	failures uint64 // wrong answers: a failed CAS, a wrong status or body; counted in warm-up too
+	firstErr string // the first failure or transport error, for the log
+	h        hist
+}
+
+// target is one server and workload as the load generator sees it.
+type target struct {
+	addr     string
+	kind     string // server kind
+	workload string // wlGet, wlCASSync or wlCASNoSync
+	value    []byte // the value preloaded (GET) or written (CAS)
+	versions []uint64
+}
+
+// op does one request on a connection; it returns an error for a failure
+// that ends the worker (transport, parse) and bad=true for a wrong answer
+// after which the connection is still usable.
+type op func() (bad bool, err error)
+
+// conn is one load-generator connection.
+type conn struct {
+	c  net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+	// scratch space for building requests and reading bodies
+	req, body []byte
+}
+
+func dial(addr string) (*conn, error) {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10)}, nil
+}
+
+// roundTrip sends req and reads the answer; the body is in cn.body until the
+// next call.
+func (cn *conn) roundTrip(req []byte) (*http.Response, error) {
+	if _, err := cn.bw.Write(req); err != nil {
+		return nil, err
+	}
+	if err := cn.bw.Flush(); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(cn.br, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength >= 0 {
+		if cap(cn.body) < int(resp.ContentLength) {
+			cn.body = make([]byte, resp.ContentLength)
+		}
+		cn.body = cn.body[:resp.ContentLength]
+		_, err = io.ReadFull(resp.Body, cn.body)
+	} else {
+		cn.body, err = io.ReadAll(resp.Body)
+	}
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if resp.Close {
+		return nil, errors.New("the server closed the connection")
+	}
+	return resp, nil
+}
+
+// parseETag returns the version in a strong ETag "N".
+func parseETag(s string) (uint64, bool) {
+	if len(s) < 3 || s[0] != '"' || s[len(s)-1] != '"' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s[1:len(s)-1], 10, 64)
+	return v, err == nil
+}
+
+// newOp returns the request loop body of connection i.
+func newOp(t *target, cn *conn, i int, fail func(string)) op {
+	key := keyName(i)
+	host := "Host: " + t.addr + "\r\n"
+	switch {
+	case t.workload == wlGet:
+		req := []byte("GET /v1/kv/" + key + " HTTP/1.1\r\n" + host + "\r\n")
+		return func() (bool, error) {
+			resp, err := cn.roundTrip(req)
+			if err != nil {
+				return false, err
+			}
+			if resp.StatusCode != http.StatusOK || !bytes.Equal(cn.body, t.value) {
+				fail(fmt.Sprintf("GET %s: status %d, %d bytes of body", key, resp.StatusCode, len(cn.body)))
+				return true, nil
+			}
+			return false, nil
+		}
+	case t.kind == kindEtcd:
+		// The JSON gateway: bytes are base64, int64s are JSON strings.
+		k64 := base64.StdEncoding.EncodeToString([]byte(key))
+		v64 := base64.StdEncoding.EncodeToString(t.value)
+		ver := t.versions[i]
+		prefix := `{"compare":[{"key":"` + k64 + `","target":"MOD","mod_revision":"`
+		suffix := `"}],"success":[{"requestPut":{"key":"` + k64 + `","value":"` + v64 + `"}}]}`
+		head := "POST /v3/kv/txn HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: "
+		var ans struct {
+			Header struct {
+				Revision string `json:"revision"`
+			} `json:"header"`
+			Succeeded bool `json:"succeeded"`
+		}
+		return func() (bool, error) {
+			n := strconv.FormatUint(ver, 10)
+			req := append(cn.req[:0], head...)
+			req = strconv.AppendInt(req, int64(len(prefix)+len(n)+len(suffix)), 10)
+			req = append(req, "\r\n\r\n"...)
+			req = append(req, prefix...)
+			req = append(req, n...)
+			req = append(req, suffix...)
+			cn.req = req
+			resp, err := cn.roundTrip(req)
+			if err != nil {
+				return false, err
+			}
+			ans.Succeeded, ans.Header.Revision = false, ""
+			if resp.StatusCode != http.StatusOK {
+				fail(fmt.Sprintf("etcd txn on %s at %d: status %d: %.200s", key, ver, resp.StatusCode, cn.body))
+				return true, nil
+			}
+			if err := json.Unmarshal(cn.body, &ans); err != nil {
+				return false, fmt.Errorf("etcd txn answer: %w: %.200s", err, cn.body)
+			}
+			rev, err := strconv.ParseUint(ans.Header.Revision, 10, 64)
+			if err != nil || rev <= ver || !ans.Succeeded {
+				fail(fmt.Sprintf("etcd txn on %s at %d: succeeded=%v revision %q", key, ver, ans.Succeeded, ans.Header.Revision))
+				return true, nil
+			}
+			ver = rev
+			return false, nil
+		}
+	default:
+		// vkv's PUT with If-Match, and the raw-Badger handler's copy of it.
+		path := "/v1/kv/" + key
+		if t.kind == kindBadger {
+			path = "/kv/" + key
+		}
+		head := "PUT " + path + " HTTP/1.1\r\n" + host +
+			"Content-Type: application/octet-stream\r\nContent-Length: " + strconv.Itoa(len(t.value)) +
+			"\r\nIf-Match: \""
+		ver := t.versions[i]
+		return func() (bool, error) {
+			req := append(cn.req[:0], head...)
+			req = strconv.AppendUint(req, ver, 10)
+			req = append(req, "\"\r\n\r\n"...)
+			req = append(req, t.value...)
+			cn.req = req
+			resp, err := cn.roundTrip(req)
+			if err != nil {
+				return false, err
+			}
+			nv, ok := parseETag(resp.Header.Get("ETag"))
+			if resp.StatusCode != http.StatusOK || !ok || nv <= ver {
+				fail(fmt.Sprintf("CAS on %s at %d: status %d, ETag %q: %.200s", key, ver, resp.StatusCode, resp.Header.Get("ETag"), cn.body))
+				if ok {
+					ver = nv // go on from the version the server reported
+				}
+				return true, nil
+			}
+			ver = nv
+			return false, nil
+		}
+	}
+}
+
+// runLoad runs conns workers against t until stop is closed.
+type loadRun struct {
+	phase   atomic.Int32
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	results []*loadResult
+	errs    []string
+}
+
+func startLoad(t *target, conns int) (*loadRun, error) {
+	lr := &loadRun{}
+	cs := make([]*conn, conns)
+	for i := range cs {
+		c, err := dial(t.addr)
+		if err != nil {
+			for _, c := range cs[:i] {
+				c.c.Close()
+			}
+			return nil, err
+		}
+		cs[i] = c
+	}
+	for i, cn := range cs {
+		res := &loadResult{}
+		lr.results = append(lr.results, res)
+		fail := func(msg string) {
+			res.failures++
+			if res.firstErr == "" {
+				res.firstErr = msg
+			}
+		}
+		do := newOp(t, cn, i, fail)
+		lr.wg.Add(1)
+		go func() {
+			defer lr.wg.Done()
+			defer cn.c.Close()
+			for {
+				ph := lr.phase.Load()
+				if ph == phaseStop {
+					return
+				}
+				start := time.Now()
+				if _, err := do(); err != nil {
+					lr.mu.Lock()
+					lr.errs = append(lr.errs, err.Error())
+					lr.mu.Unlock()
+					return
+				}
+				if ph == phaseMeasure {
+					res.h.record(time.Since(start))
+					res.ops++
+				}
+			}
+		}()
+	}
+	return lr, nil
+}
+
+// finish stops the workers, waits for their last requests and merges what
+// they measured; transport errors come back as the error.
+func (lr *loadRun) finish() (*loadResult, error) {
+	lr.phase.Store(phaseStop)
+	lr.wg.Wait()
+	total := &loadResult{}
+	for _, r := range lr.results {
+		total.ops += r.ops
+		total.failures += r.failures
+		if total.firstErr == "" {
+			total.firstErr = r.firstErr
+		}
+		total.h.merge(&r.h)
+	}
+	if len(lr.errs) > 0 {
+		return total, fmt.Errorf("%d connections failed; the first: %s", len(lr.errs), strings.TrimSpace(lr.errs[0]))
+	}
+	return total, nil
+}

@@ -1,0 +1,537 @@
+// Command httpload measures vkv's HTTP server on loopback against a bare
+// net/http handler, a minimal CAS handler over raw Badger and etcd's JSON
+// gateway, with a keep-alive load generator of -conns connections (64 by
+// default), and prints one markdown table.
+//
+// Workloads (each connection owns one key of 16 bytes holding 100 bytes):
+//
+//   - get: GET /v1/kv/KEY on vkv (httpapi over vkv.Open, durable defaults),
+//     and on a bare handler that answers the same status, headers and body
+//     (copied once from a real vkv answer) without looking at the request.
+//   - cas-sync and cas-nosync: a compare-and-swap loop, with and without
+//     fsync: vkv's PUT /v1/kv/KEY with If-Match: "VERSION"; the same on a
+//     handler doing the CAS in one raw Badger transaction (vkv's Badger
+//     profile, the version as an 8-byte prefix of the value); and etcd's POST
+//     /v3/kv/txn (compare MOD revision, put) through its grpc-gateway JSON
+//     API. Each connection learns its key's new version from the answer (the
+//     ETag, or etcd's header.revision) and sends it with its next CAS. Every
+//     CAS must succeed, since no one else writes the key: a failure is
+//     counted and fails the run.
+//
+// Each server runs in a fresh child process (this binary re-executed) with a
+// fresh data directory, so that its CPU time can be read from
+// /proc/PID/stat: the table's server CPU per request is the child's
+// utime+stime over the measured interval divided by the requests answered
+// in it. Other processes' CPU over the same interval is reported too: the
+// machine may be shared.
+//
+//	go run ./cmd/httpload                         # every cell once, 5 s each after 1 s of warm-up
+//	go run ./cmd/httpload -duration 5s -count 3   # medians of 3 runs
+//	go run ./cmd/httpload -workloads cas-sync -servers vkv,etcd
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Workloads.
+const (
+	wlGet       = "get"
+	wlCASSync   = "cas-sync"
+	wlCASNoSync = "cas-nosync"
+)
+
+// cellSpec is one cell of the table: a workload on a server.
+type cellSpec struct {
+	workload, kind string
+}
+
+// cells in the order of the table. The bare GET cell needs vkv's answer,
+// which the vkv GET cell before it captures.
+var cells = []cellSpec{
+	{wlGet, kindVKV}, {wlGet, kindBare},
+	{wlCASSync, kindVKV}, {wlCASSync, kindBadger}, {wlCASSync, kindEtcd},
+	{wlCASNoSync, kindVKV}, {wlCASNoSync, kindBadger}, {wlCASNoSync, kindEtcd},
+}
+
+// config is what the flags set.
+type config struct {
+	duration, warmup time.Duration
+	conns, count     int
+	valueSize        int
+	dir              string
+	workloads        map[string]bool
+	servers          map[string]bool
+}
+
+// cellResult is one measurement of one cell.
+type cellResult struct {
+	spec          cellSpec
+	seconds       float64
+	ops           uint64
+	failures      uint64
+	firstErr      string
+	p50, p99, max float64 // nanoseconds
+	serverCPU     float64 // seconds
+	clientCPU     float64 // seconds
+	others        float64 // cores used by other processes meanwhile
+	cpuOK         bool
+}
+
+func (c cellResult) opsPerSec() float64 { return float64(c.ops) / c.seconds }
+
+// serverCPUPerOp and clientCPUPerOp are in nanoseconds.
+func (c cellResult) serverCPUPerOp() float64 { return c.serverCPU * 1e9 / float64(c.ops) }
+func (c cellResult) clientCPUPerOp() float64 { return c.clientCPU * 1e9 / float64(c.ops) }
+
+func main() {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(serveMain(os.Args[1:]))
+	}
+	var (
+		duration  = flag.Duration("duration", 5*time.Second, "measured time per cell")
+		warmup    = flag.Duration("warmup", time.Second, "unmeasured warm-up per cell, on the same connections")
+		conns     = flag.Int("conns", 64, "keep-alive connections (and keys), one request in flight on each")
+		count     = flag.Int("count", 1, "runs of every cell, interleaved; the table shows medians")
+		dir       = flag.String("dir", "", "directory for the servers' data, one fresh subdirectory per cell (default: a temporary directory, removed after)")
+		wls       = flag.String("workloads", "get,cas-sync,cas-nosync", "workloads to run, comma-separated")
+		servers   = flag.String("servers", "vkv,bare,badger,etcd", "servers to run, comma-separated (bare needs vkv's get cell)")
+		valueSize = flag.Int("value-size", 100, "bytes per value")
+		_         = flag.String("serve", "", "internal: run one server (with "+childEnv+" set)")
+	)
+	flag.Parse()
+	cfg := config{duration: *duration, warmup: *warmup, conns: *conns, count: *count, valueSize: *valueSize,
+		dir: *dir, workloads: set(*wls), servers: set(*servers)}
+	if cfg.conns < 1 || cfg.count < 1 || cfg.duration <= 0 {
+		fatalf("-conns, -count and -duration must be positive")
+	}
+	if cfg.servers[kindBare] && cfg.workloads[wlGet] && !cfg.servers[kindVKV] {
+		fatalf("the bare server copies vkv's answer: -servers needs vkv with bare")
+	}
+
+	// Kill the running child on SIGINT or SIGTERM (Pdeathsig covers the rest).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		killChildren()
+		fatalf("%v", s)
+	}()
+
+	results, err := run(cfg, os.Stderr)
+	killChildren()
+	printTable(os.Stdout, cfg, results)
+	if err != nil {
+		fatalf("%v", err)
+	}
+}
+
+func set(list string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			m[s] = true
+		}
+	}
+	return m
+}
+
+// run measures every selected cell cfg.count times, interleaved, logging
+// progress to log. It returns every measurement and an error if any cell
+// failed (a CAS that did not succeed, a wrong answer, a server that failed).
+func run(cfg config, log io.Writer) ([]cellResult, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	base := cfg.dir
+	if base == "" {
+		if base, err = os.MkdirTemp("", "httpload-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(base)
+	} else if err := os.MkdirAll(base, 0o755); err != nil {
+		return nil, err
+	}
+	var (
+		results []cellResult
+		errs    []error
+		spec    *bareSpec // vkv's GET answer, for the bare server
+		n       int
+	)
+	for runNo := 1; runNo <= cfg.count; runNo++ {
+		for _, c := range cells {
+			if !cfg.workloads[c.workload] || !cfg.servers[c.kind] {
+				continue
+			}
+			n++
+			if c.kind == kindBare && spec == nil {
+				errs = append(errs, errors.New("get on bare: no answer of vkv's to copy"))
+				continue
+			}
+			dir := fmt.Sprintf("%s/%02d-%s-%s", base, n, c.workload, c.kind)
+			res, captured, err := runCell(exe, dir, cfg, c, spec)
+			os.RemoveAll(dir)
+			if captured != nil && spec == nil {
+				spec = captured
+			}
+			if err != nil {
+				err = fmt.Errorf("run %d: %s on %s: %w", runNo, c.workload, c.kind, err)
+				fmt.Fprintf(log, "httpload: %v\n", err)
+				errs = append(errs, err)
+				continue
+			}
+			noisy := ""
+			if res.others > noisyCores {
+				noisy = " NOISY"
+			}
+			fmt.Fprintf(log, "httpload: run %d/%d: %-10s %-6s %8.0f ops/s  p50 %s  p99 %s  server CPU/op %s  others %.2f cores%s\n",
+				runNo, cfg.count, c.workload, c.kind, res.opsPerSec(), fmtNs(res.p50), fmtNs(res.p99),
+				fmtNs(res.serverCPUPerOp()), res.others, noisy)
+			if res.failures > 0 {
+				err := fmt.Errorf("run %d: %s on %s: %d wrong answers; the first: %s", runNo, c.workload, c.kind, res.failures, res.firstErr)
+				fmt.Fprintf(log, "httpload: %v\n", err)
+				errs = append(errs, err)
+			}
+			results = append(results, res)
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+// noisyCores is the CPU other processes may use during a cell before it is
+// flagged as noisy.
+const noisyCores = 0.25
+
+// children are the running server processes, killed on exit.
+var (
+	childMu  sync.Mutex
+	children = map[*exec.Cmd]bool{}
+)
+
+func killChildren() {
+	childMu.Lock()
+	defer childMu.Unlock()
+	for cmd := range children {
+		cmd.Process.Kill()
+	}
+}
+
+// child is a started server process.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	ready readyLine
+	done  chan error
+}
+
+func startChild(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (*child, error) {
+	args := []string{"-serve", c.kind, "-dir", dir, "-sync=" + fmt.Sprint(c.workload != wlCASNoSync),
+		"-keys", fmt.Sprint(cfg.conns), "-value-size", fmt.Sprint(cfg.valueSize)}
+	if c.kind == kindBare {
+		b, err := json.Marshal(spec)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-bare", string(b))
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	childMu.Lock()
+	err = cmd.Start()
+	if err == nil {
+		children[cmd] = true
+	}
+	childMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	ch := &child{cmd: cmd, stdin: stdin, done: make(chan error, 1)}
+	line := make(chan error, 1)
+	go func() {
+		br := bufio.NewReader(stdout)
+		l, err := br.ReadBytes('\n')
+		if err == nil {
+			err = json.Unmarshal(l, &ch.ready)
+		}
+		line <- err
+		io.Copy(io.Discard, br)
+		ch.done <- cmd.Wait()
+	}()
+	select {
+	case err = <-line:
+	case <-time.After(2 * time.Minute):
+		err = errors.New("no ready line after 2 minutes")
+	}
+	if err == nil && len(ch.ready.Versions) != cfg.conns {
+		err = fmt.Errorf("%d versions for %d keys", len(ch.ready.Versions), cfg.conns)
+	}
+	if err != nil {
+		ch.stop()
+		return nil, fmt.Errorf("starting the server: %w", err)
+	}
+	return ch, nil
+}
+
+// stop closes the child's stdin, which makes it shut down and close its
+// store, and kills it if it has not exited after 30 s.
+func (ch *child) stop() error {
+	ch.stdin.Close()
+	var err error
+	select {
+	case err = <-ch.done:
+	case <-time.After(30 * time.Second):
+		ch.cmd.Process.Kill()
+		<-ch.done
+		err = errors.New("did not exit within 30s of its stdin closing; killed")
+	}
+	childMu.Lock()
+	delete(children, ch.cmd)
+	childMu.Unlock()
+	return err
+}
+
+// captureGet fetches key 0 from vkv with net/http and returns the answer for
+// the bare server to repeat: status, headers but Date and Content-Length
+// (net/http sets those) and body.
+func captureGet(addr string) (*bareSpec, error) {
+	resp, err := http.Get("http://" + addr + "/v1/kv/" + keyName(0))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET: status %d: %s", resp.StatusCode, body)
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	h.Del("Content-Length")
+	http.DefaultClient.CloseIdleConnections()
+	return &bareSpec{Status: resp.StatusCode, Header: h, Body: body}, nil
+}
+
+// runCell starts a server, runs the load on it and stops it. For vkv's get
+// cell it also returns vkv's answer, for the bare server.
+func runCell(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (cellResult, *bareSpec, error) {
+	res := cellResult{spec: c}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, nil, err
+	}
+	ch, err := startChild(exe, dir, cfg, c, spec)
+	if err != nil {
+		return res, nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			ch.stop()
+		}
+	}()
+	var captured *bareSpec
+	if c.workload == wlGet && c.kind == kindVKV {
+		if captured, err = captureGet(ch.ready.Addr); err != nil {
+			return res, nil, err
+		}
+	}
+	t := &target{addr: ch.ready.Addr, kind: c.kind, workload: c.workload, value: valueOf(cfg.valueSize), versions: ch.ready.Versions}
+	lr, err := startLoad(t, cfg.conns)
+	if err != nil {
+		return res, captured, err
+	}
+	pid := ch.cmd.Process.Pid
+	time.Sleep(cfg.warmup)
+	a := sampleCPU(pid)
+	t0 := time.Now()
+	lr.phase.Store(phaseMeasure)
+	time.Sleep(cfg.duration)
+	b := sampleCPU(pid)
+	lr.phase.Store(phaseStop)
+	res.seconds = time.Since(t0).Seconds()
+	total, lerr := lr.finish()
+	stopped = true
+	serr := ch.stop()
+	res.ops, res.failures, res.firstErr = total.ops, total.failures, total.firstErr
+	res.p50, res.p99, res.max = total.h.quantile(0.5), total.h.quantile(0.99), total.h.quantile(1)
+	if a.ok && b.ok {
+		res.cpuOK = true
+		res.serverCPU = float64(b.server-a.server) / clockTicks
+		res.clientCPU = float64(b.self-a.self) / clockTicks
+		others := float64(b.busy-a.busy) - float64(b.server-a.server) - float64(b.self-a.self)
+		res.others = max(others, 0) / clockTicks / res.seconds
+	}
+	if lerr != nil {
+		return res, captured, lerr
+	}
+	if serr != nil {
+		return res, captured, fmt.Errorf("server: %w", serr)
+	}
+	if res.ops == 0 {
+		return res, captured, errors.New("no request completed while measuring")
+	}
+	return res, captured, nil
+}
+
+var serverTitles = map[string]string{
+	kindVKV:    "vkv (httpapi over vkv.Open)",
+	kindBare:   "bare net/http handler, same answer",
+	kindBadger: "minimal handler over raw Badger",
+	kindEtcd:   "etcd JSON gateway (/v3/kv/txn)",
+}
+
+var workloadTitles = map[string]string{
+	wlGet:       "GET",
+	wlCASSync:   "CAS, fsync",
+	wlCASNoSync: "CAS, no fsync",
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// figure is the median of f over the measurements of one cell, and whether
+// there was any.
+func figure(results []cellResult, c cellSpec, f func(cellResult) float64) (float64, bool) {
+	var xs []float64
+	for _, r := range results {
+		if r.spec == c && r.ops > 0 {
+			xs = append(xs, f(r))
+		}
+	}
+	return median(xs), len(xs) > 0
+}
+
+// printTable writes the markdown table of the medians and the ratios the
+// issue's targets are about.
+func printTable(w io.Writer, cfg config, results []cellResult) {
+	fmt.Fprintln(w, "| workload | server | ops/s | p50 | p99 | server CPU/op | client CPU/op | runs | other processes (cores) |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, c := range cells {
+		runs := 0
+		failures := uint64(0)
+		for _, r := range results {
+			if r.spec == c {
+				runs++
+				failures += r.failures
+			}
+		}
+		if runs == 0 {
+			continue
+		}
+		fig := func(f func(cellResult) float64) float64 { v, _ := figure(results, c, f); return v }
+		ops := fmtRate(fig(cellResult.opsPerSec))
+		if failures > 0 {
+			ops += fmt.Sprintf(" (%d FAILED)", failures)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d | %.2f |\n",
+			workloadTitles[c.workload], serverTitles[c.kind], ops,
+			fmtNs(fig(func(r cellResult) float64 { return r.p50 })),
+			fmtNs(fig(func(r cellResult) float64 { return r.p99 })),
+			fmtNs(fig(cellResult.serverCPUPerOp)), fmtNs(fig(cellResult.clientCPUPerOp)),
+			runs, fig(func(r cellResult) float64 { return r.others }))
+	}
+	fmt.Fprintf(w, "\n_%d keep-alive connections on loopback, one request in flight each; %s per cell after %s of warm-up; median of %d run(s); keys of 16 bytes, values of %d bytes; CPU/op is the process's utime+stime over the measured interval divided by the requests answered in it._\n\n",
+		cfg.conns, cfg.duration, cfg.warmup, cfg.count, cfg.valueSize)
+
+	type ratio struct {
+		what, target string
+		num, den     cellSpec
+		f            func(cellResult) float64
+		inverse      bool // the ratio of time per op, the inverse of the ops/s ratio
+	}
+	opsF := cellResult.opsPerSec
+	ratios := []ratio{
+		{"vkv GET / bare GET, time per op (1 / ops/s)", "<= 2x", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, opsF, true},
+		{"vkv GET / bare GET, p50 latency", "", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, func(r cellResult) float64 { return r.p50 }, false},
+		{"vkv GET / bare GET, server CPU per GET", "<= 1.5x", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, cellResult.serverCPUPerOp, false},
+		{"vkv / etcd gateway, durable CAS ops/s", ">= 3x", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindEtcd}, opsF, false},
+		{"vkv / etcd gateway, no-fsync CAS ops/s", "> 1x", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindEtcd}, opsF, false},
+		{"vkv / raw-Badger handler, durable CAS ops/s", "> 1x", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindBadger}, opsF, false},
+		{"vkv / raw-Badger handler, no-fsync CAS ops/s", "> 1x", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindBadger}, opsF, false},
+		{"vkv / etcd gateway, server CPU per durable CAS", "", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindEtcd}, cellResult.serverCPUPerOp, false},
+		{"vkv / raw-Badger handler, server CPU per durable CAS", "", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindBadger}, cellResult.serverCPUPerOp, false},
+		{"vkv / raw-Badger handler, server CPU per no-fsync CAS", "", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindBadger}, cellResult.serverCPUPerOp, false},
+	}
+	header := false
+	for _, r := range ratios {
+		n, ok1 := figure(results, r.num, r.f)
+		d, ok2 := figure(results, r.den, r.f)
+		if !ok1 || !ok2 || n == 0 || d == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "| ratio (medians) | measured | target |")
+			fmt.Fprintln(w, "| --- | ---: | --- |")
+			header = true
+		}
+		x := n / d
+		if r.inverse {
+			x = d / n
+		}
+		fmt.Fprintf(w, "| %s | %.2fx | %s |\n", r.what, x, r.target)
+	}
+}
+
+func fmtRate(x float64) string {
+	switch {
+	case x >= 1e6:
+		return fmt.Sprintf("%.2fM", x/1e6)
+	case x >= 1e4:
+		return fmt.Sprintf("%.1fk", x/1e3)
+	case x >= 1e3:
+		return fmt.Sprintf("%.2fk", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+func fmtNs(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return fmt.Sprintf("%.2f s", ns/1e9)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.1f µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "httpload: "+format+"\n", args...)
+	os.Exit(2)
+}

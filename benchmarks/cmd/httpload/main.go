@@ -41,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -63,8 +64,8 @@ type cellSpec struct {
 // cells in the order of the table. The bare GET cell needs vkv's answer,
 // which the vkv GET cell before it captures.
 var cells = []cellSpec{
-	{wlGet, kindVKV}, {wlGet, kindBare},
-	{wlCASSync, kindVKV}, {wlCASSync, kindBadger}, {wlCASSync, kindEtcd},
+	{wlGet, kindVKV}, {wlGet, kindBare}, {wlGet, kindVKVServe},
+	{wlCASSync, kindVKV}, {wlCASSync, kindVKVServe}, {wlCASSync, kindBadger}, {wlCASSync, kindEtcd},
 	{wlCASNoSync, kindVKV}, {wlCASNoSync, kindBadger}, {wlCASNoSync, kindEtcd},
 }
 
@@ -74,6 +75,7 @@ type config struct {
 	conns, count     int
 	valueSize        int
 	dir              string
+	profDir          string
 	workloads        map[string]bool
 	servers          map[string]bool
 }
@@ -109,13 +111,14 @@ func main() {
 		count     = flag.Int("count", 1, "runs of every cell, interleaved; the table shows medians")
 		dir       = flag.String("dir", "", "directory for the servers' data, one fresh subdirectory per cell (default: a temporary directory, removed after)")
 		wls       = flag.String("workloads", "get,cas-sync,cas-nosync", "workloads to run, comma-separated")
-		servers   = flag.String("servers", "vkv,bare,badger,etcd", "servers to run, comma-separated (bare needs vkv's get cell)")
+		servers   = flag.String("servers", "vkv,bare,vkv-serve,badger,etcd", "servers to run, comma-separated (bare needs vkv's get cell)")
 		valueSize = flag.Int("value-size", 100, "bytes per value")
+		profDir   = flag.String("profile-dir", "", "write a CPU profile of every server child (its whole life) to this directory")
 		_         = flag.String("serve", "", "internal: run one server (with "+childEnv+" set)")
 	)
 	flag.Parse()
 	cfg := config{duration: *duration, warmup: *warmup, conns: *conns, count: *count, valueSize: *valueSize,
-		dir: *dir, workloads: set(*wls), servers: set(*servers)}
+		dir: *dir, profDir: *profDir, workloads: set(*wls), servers: set(*servers)}
 	if cfg.conns < 1 || cfg.count < 1 || cfg.duration <= 0 {
 		fatalf("-conns, -count and -duration must be positive")
 	}
@@ -242,6 +245,9 @@ type child struct {
 func startChild(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (*child, error) {
 	args := []string{"-serve", c.kind, "-dir", dir, "-sync=" + fmt.Sprint(c.workload != wlCASNoSync),
 		"-keys", fmt.Sprint(cfg.conns), "-value-size", fmt.Sprint(cfg.valueSize)}
+	if cfg.profDir != "" {
+		args = append(args, "-cpuprofile", filepath.Join(cfg.profDir, filepath.Base(dir)+".cpu.pprof"))
+	}
 	if c.kind == kindBare {
 		b, err := json.Marshal(spec)
 		if err != nil {
@@ -357,6 +363,8 @@ func runCell(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (cellResul
 	}()
 	var captured *bareSpec
 	if c.workload == wlGet && c.kind == kindVKV {
+		// The bare server's answer; vkv-serve's GET answer is the same but
+		// for the request id.
 		if captured, err = captureGet(ch.ready.Addr); err != nil {
 			return res, nil, err
 		}
@@ -400,10 +408,11 @@ func runCell(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (cellResul
 }
 
 var serverTitles = map[string]string{
-	kindVKV:    "vkv (httpapi over vkv.Open)",
-	kindBare:   "bare net/http handler, same answer",
-	kindBadger: "minimal handler over raw Badger",
-	kindEtcd:   "etcd JSON gateway (/v3/kv/txn)",
+	kindVKV:      "vkv (httpapi over vkv.Open)",
+	kindVKVServe: "vkv as vkv serve runs it (request log, metrics)",
+	kindBare:     "bare net/http handler, same answer",
+	kindBadger:   "minimal handler over raw Badger",
+	kindEtcd:     "etcd JSON gateway (/v3/kv/txn)",
 }
 
 var workloadTitles = map[string]string{
@@ -479,7 +488,10 @@ func printTable(w io.Writer, cfg config, results []cellResult) {
 		{"vkv GET / bare GET, time per op (1 / ops/s)", "<= 2x", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, opsF, true},
 		{"vkv GET / bare GET, p50 latency", "", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, func(r cellResult) float64 { return r.p50 }, false},
 		{"vkv GET / bare GET, server CPU per GET", "<= 1.5x", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, cellResult.serverCPUPerOp, false},
+		{"vkv as served / bare GET, time per op", "", cellSpec{wlGet, kindVKVServe}, cellSpec{wlGet, kindBare}, opsF, true},
+		{"vkv as served / bare GET, server CPU per GET", "", cellSpec{wlGet, kindVKVServe}, cellSpec{wlGet, kindBare}, cellResult.serverCPUPerOp, false},
 		{"vkv / etcd gateway, durable CAS ops/s", ">= 3x", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindEtcd}, opsF, false},
+		{"vkv as served / etcd gateway, durable CAS ops/s", "", cellSpec{wlCASSync, kindVKVServe}, cellSpec{wlCASSync, kindEtcd}, opsF, false},
 		{"vkv / etcd gateway, no-fsync CAS ops/s", "> 1x", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindEtcd}, opsF, false},
 		{"vkv / raw-Badger handler, durable CAS ops/s", "> 1x", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindBadger}, opsF, false},
 		{"vkv / raw-Badger handler, no-fsync CAS ops/s", "> 1x", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindBadger}, opsF, false},

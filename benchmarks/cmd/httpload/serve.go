@@ -9,18 +9,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/metrics"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -39,10 +45,14 @@ const childEnv = "HTTPLOAD_CHILD"
 
 // Server kinds.
 const (
-	kindBare   = "bare"   // net/http handler answering a fixed copy of vkv's GET answer
-	kindVKV    = "vkv"    // httpapi over vkv.Open
-	kindBadger = "badger" // a minimal CAS handler over raw Badger with vkv's Badger profile
-	kindEtcd   = "etcd"   // embedded etcd, reached through its JSON (grpc-gateway) API
+	kindBare = "bare" // net/http handler answering a fixed copy of vkv's GET answer
+	kindVKV  = "vkv"  // httpapi over vkv.Open
+	// kindVKVServe is vkv with what vkv serve adds by default: a request log
+	// at level Info (text, here to a file in the data directory) and
+	// Prometheus metrics.
+	kindVKVServe = "vkv-serve"
+	kindBadger   = "badger" // a minimal CAS handler over raw Badger with vkv's Badger profile
+	kindEtcd     = "etcd"   // embedded etcd, reached through its JSON (grpc-gateway) API
 )
 
 // readyLine is what a child writes to stdout once it serves: its address and
@@ -82,14 +92,29 @@ func serveMain(args []string) int {
 	nkeys := fs.Int("keys", 64, "keys to preload")
 	vsize := fs.Int("value-size", 100, "bytes per value")
 	bare := fs.String("bare", "", "bare: the answer to give, as JSON (bareSpec)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole child to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "httpload -serve %s: %v\n", *kind, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "httpload -serve %s: %v\n", *kind, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	code := 0
 	if err := serve(*kind, *dir, *sync, *nkeys, valueOf(*vsize), *bare); err != nil {
 		fmt.Fprintf(os.Stderr, "httpload -serve %s: %v\n", *kind, err)
-		return 1
+		code = 1
 	}
-	return 0
+	return code
 }
 
 // server is a running child server.
@@ -111,8 +136,8 @@ func serve(kind, dir string, sync bool, nkeys int, value []byte, bare string) er
 			return fmt.Errorf("-bare: %w", err)
 		}
 		s, err = startHTTP(bareHandler(spec), nil, make([]uint64, nkeys))
-	case kindVKV:
-		s, err = startVKV(dir, sync, nkeys, value)
+	case kindVKV, kindVKVServe:
+		s, err = startVKV(dir, sync, nkeys, value, kind == kindVKVServe)
 	case kindBadger:
 		s, err = startBadger(dir, sync, nkeys, value)
 	case kindEtcd:
@@ -185,7 +210,12 @@ func bareHandler(spec bareSpec) http.Handler {
 
 // startVKV serves vkv's HTTP API (httpapi.New with its defaults) over a store
 // opened with vkv.Open and default options but NoSync.
-func startVKV(dir string, sync bool, nkeys int, value []byte) (*server, error) {
+//
+// With asServed it adds what vkv serve adds by default (serve.go and ops.go
+// of cmd/vkv): a text request log at level Info, written to a file in dir,
+// and the metrics package's handler over a registry with the Go and process
+// collectors.
+func startVKV(dir string, sync bool, nkeys int, value []byte, asServed bool) (*server, error) {
 	st, err := vkv.Open(dir, &vkv.Options{NoSync: !sync})
 	if err != nil {
 		return nil, err
@@ -206,7 +236,26 @@ func startVKV(dir string, sync bool, nkeys int, value []byte) (*server, error) {
 	for i := range versions {
 		versions[i] = uint64(ver)
 	}
-	return startHTTP(httpapi.New(st), st.Close, versions)
+	closer := st.Close
+	var opts []httpapi.Option
+	if asServed {
+		logFile, err := os.Create(filepath.Join(dir, "requests.log"))
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		closer = func() error { logFile.Close(); return st.Close() }
+		logger := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m, err := metrics.NewHandler(reg, st)
+		if err != nil {
+			closer()
+			return nil, err
+		}
+		opts = append(opts, httpapi.WithLogger(logger), httpapi.WithMetrics(m))
+	}
+	return startHTTP(httpapi.New(st, opts...), closer, versions)
 }
 
 // badgerOptions is vkv's Badger profile (store.go, badgerOptions, with the

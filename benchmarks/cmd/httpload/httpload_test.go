@@ -28,7 +28,7 @@ func TestTiny(t *testing.T) {
 	cfg := config{duration: 200 * time.Millisecond, warmup: 50 * time.Millisecond, conns: 4, count: 1,
 		valueSize: 100, dir: t.TempDir(), workloads: set("get,cas-sync,cas-nosync"), servers: set("vkv,bare,vkv-serve,badger,etcd")}
 	var log bytes.Buffer
-	results, err := run(cfg, &log)
+	results, err := run(&cfg, &log)
 	t.Logf("\n%s", log.String())
 	if err != nil {
 		t.Fatal(err)

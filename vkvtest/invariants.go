@@ -370,7 +370,7 @@ func testFailedTxnWritesNothing(t *testing.T, kv vkv.KV) {
 		if e, err := kv.Get(ctx, k); err == nil {
 			before[k] = e
 		}
-		hist[k] = normHistory(history(t, kv, k))
+		hist[k] = history(t, kv, k)
 	}
 
 	for _, failAt := range []int{0, 2, 5} {

@@ -86,9 +86,10 @@ func entry(key, value string, version, created vkv.Version) vkv.Entry {
 	return vkv.Entry{Key: key, Value: []byte(value), Version: version, CreateVersion: created}
 }
 
-// tombstone builds the History entry a delete is expected to leave.
-func tombstone(key string, version vkv.Version) vkv.Entry {
-	return vkv.Entry{Key: key, Version: version, Deleted: true}
+// tombstone builds the History entry a delete at version is expected to
+// leave: it carries the CreateVersion of the key it deleted.
+func tombstone(key string, version, created vkv.Version) vkv.Entry {
+	return vkv.Entry{Key: key, Version: version, CreateVersion: created, Deleted: true}
 }
 
 // put writes value to key and fails the test on error.
@@ -167,24 +168,9 @@ func wantHistory(tb testing.TB, kv vkv.KV, key string, want []vkv.Entry) {
 		tb.Errorf("History(%q, 0): %v", key, err)
 		return
 	}
-	if diff := cmp.Diff(want, normHistory(got), entryOpts); diff != "" {
+	if diff := cmp.Diff(want, got, entryOpts); diff != "" {
 		tb.Errorf("History(%q, 0) mismatch (-want +got):\n%s", key, diff)
 	}
-}
-
-// normHistory clears the fields of tombstones that the interface leaves
-// unspecified (CreateVersion), so that histories can be compared with cmp.
-// A tombstone's Value must be empty; a non-empty one is kept so that the
-// comparison reports it.
-func normHistory(h []vkv.Entry) []vkv.Entry {
-	out := make([]vkv.Entry, len(h))
-	for i, e := range h {
-		if e.Deleted {
-			e.CreateVersion = 0
-		}
-		out[i] = e
-	}
-	return out
 }
 
 // wantErrIs checks that err matches target, naming the call in what.

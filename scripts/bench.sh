@@ -12,12 +12,18 @@
 #                        bbolt, Pebble and embedded etcd at equal durability
 #   peers.json           every peers run's raw figures
 #   peers.log            the peers program's progress and checks
+#   http.md              the HTTP table (benchmarks/cmd/httpload): vkv's server
+#                        against a bare handler, a raw-Badger CAS handler and
+#                        etcd's JSON gateway, 64 keep-alive connections
+#   http.log             httpload's progress and checks
 #
 # Environment:
 #   COUNT=5              -count of the root benchmarks
 #   BENCHTIME=           -benchtime of the root benchmarks (default: go test's 1s)
 #   PEERS_FLAGS=         extra flags for peers, e.g. "-quick" or "-count 3 -duration 5s"
-#   SKIP_ROOT=1          skip the root benchmarks; SKIP_PEERS=1 skips peers
+#   HTTP_FLAGS=          extra flags for httpload, e.g. "-count 3"
+#   SKIP_ROOT=1          skip the root benchmarks; SKIP_PEERS=1 skips peers,
+#                        SKIP_HTTP=1 the HTTP table
 #
 # Works from a clean clone with Go and the module proxy: benchstat and every
 # peer store come from the proxy. The benchmarks share the machine: run them
@@ -31,6 +37,7 @@ out=$(cd "$out" && pwd)
 COUNT=${COUNT:-5}
 BENCHTIME=${BENCHTIME:-}
 PEERS_FLAGS=${PEERS_FLAGS:-}
+HTTP_FLAGS=${HTTP_FLAGS:-}
 benchstat=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
 step() { printf '\n== %s\n' "$*" >&2; }
@@ -66,5 +73,14 @@ if [ "${SKIP_PEERS:-}" != 1 ]; then
 	# shellcheck disable=SC2086 # PEERS_FLAGS is a list of flags
 	"$bin/peers" -json "$out/peers.json" $PEERS_FLAGS 2>&1 > "$out/peers.md" | tee "$out/peers.log" >&2
 	cat "$out/peers.md"
+fi
+if [ "${SKIP_HTTP:-}" != 1 ]; then
+	step "http ${HTTP_FLAGS:-}"
+	hbin=$(mktemp -d)
+	(cd "$root/benchmarks" && go build -mod=mod -o "$hbin/httpload" ./cmd/httpload)
+	# shellcheck disable=SC2086 # HTTP_FLAGS is a list of flags
+	"$hbin/httpload" ${HTTP_FLAGS:-} 2>&1 > "$out/http.md" | tee "$out/http.log" >&2
+	rm -rf "$hbin"
+	cat "$out/http.md"
 fi
 step "results in $out"

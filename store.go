@@ -401,20 +401,19 @@ func getLatest(txn *badger.Txn, key string, now time.Time) (Entry, error) {
 // decodeItem decodes a latest or history item into an Entry that owns its
 // value.
 func decodeItem(item *badger.Item, key string) (Entry, error) {
-	var e Entry
-	err := item.Value(func(b []byte) error {
-		r, err := keys.DecodeRecord(b)
-		if err != nil {
-			return err
-		}
-		e = recordEntry(key, r)
-		if !r.Tombstone {
-			e.Value = append(make([]byte, 0, len(r.Value)), r.Value...)
-		}
-		return nil
-	})
+	// One copy of the stored record, whose tail becomes the value: cheaper
+	// than decoding in item.Value's callback and copying the value again.
+	b, err := item.ValueCopy(nil)
 	if err != nil {
 		return Entry{}, fmt.Errorf("vkv: key %q: %w", key, err)
+	}
+	r, err := keys.DecodeRecord(b)
+	if err != nil {
+		return Entry{}, fmt.Errorf("vkv: key %q: %w", key, err)
+	}
+	e := recordEntry(key, r)
+	if !r.Tombstone {
+		e.Value = r.Value[:len(r.Value):len(r.Value)]
 	}
 	return e, nil
 }

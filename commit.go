@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -392,7 +393,7 @@ func (ss *states) lookup(key string) (*state, error) {
 	lk := keys.LatestKey(key)
 	st := state{key: key, lk: lk}
 	if c, ok := ss.s.latest.get(key); ok {
-		st.rec, st.exists = c.rec, c.exists
+		st.rec, st.exists = c.record(), c.exists
 	} else {
 		rec, item, err := readRaw(ss.b.txn, lk)
 		if err != nil {
@@ -592,9 +593,6 @@ func (s *Store) applyExpire(b *batchTxn, r *request) result {
 	return result{}
 }
 
-// latestCacheSize bounds the keys latestCache holds: about 100 bytes each.
-const latestCacheSize = 8192
-
 // latestCache remembers the latest entries (without values) of keys the
 // committer read or wrote recently, so that conditions on hot keys are
 // checked without a Badger read, the largest cost of a batch in CPU
@@ -606,9 +604,15 @@ type latestCache struct {
 	max int
 }
 
+// cachedLatest is a latest entry without its value; 32 bytes.
 type cachedLatest struct {
-	rec    keys.Record // without Value
-	exists bool
+	version, createVersion uint64
+	expiresAt              int64
+	exists                 bool
+}
+
+func (c cachedLatest) record() keys.Record {
+	return keys.Record{Version: c.version, CreateVersion: c.createVersion, ExpiresAt: c.expiresAt}
 }
 
 func newLatestCache(n int) latestCache {
@@ -621,14 +625,21 @@ func (c *latestCache) get(key string) (cachedLatest, bool) {
 }
 
 func (c *latestCache) put(key string, rec keys.Record, exists bool) {
-	rec.Value = nil
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
-		for k := range c.m { // an arbitrary entry: map order is random
-			delete(c.m, k)
-			break
-		}
+	if c.max <= 0 {
+		return
 	}
-	c.m[key] = cachedLatest{rec: rec, exists: exists}
+	if _, ok := c.m[key]; !ok {
+		if len(c.m) >= c.max {
+			for k := range c.m { // an arbitrary entry: map order is random
+				delete(c.m, k)
+				break
+			}
+		}
+		// The caller's key may share memory with a larger buffer (a
+		// request); keep only the key.
+		key = strings.Clone(key)
+	}
+	c.m[key] = cachedLatest{version: rec.Version, createVersion: rec.CreateVersion, expiresAt: rec.ExpiresAt, exists: exists}
 }
 
 func (c *latestCache) reset() { clear(c.m) }

@@ -17,6 +17,7 @@ const (
 	DefaultMemTableSize    = 8 << 20
 	DefaultValueLogSize    = 16 << 20
 	DefaultBlockCacheSize  = 0
+	DefaultKeyCacheSize    = 65_536
 	defaultReapInterval    = time.Second
 	defaultCompactInterval = 10 * time.Second
 	defaultGCInterval      = 5 * time.Minute
@@ -73,6 +74,12 @@ type Options struct {
 	// the OS page cache, which serves an embedded store well and costs the
 	// process no heap. Raise it for read-heavy stores larger than memory.
 	BlockCacheSize int64
+	// KeyCacheSize is how many keys the committer remembers the latest
+	// version of (about 128 bytes each), so that it checks conditions and
+	// writes those keys without reading Badger; with more keys being written
+	// than it holds, the committer reads the others from Badger. Default
+	// DefaultKeyCacheSize (8 MiB); negative: no cache.
+	KeyCacheSize int
 
 	// MinFreeSpace is the free space, in bytes, that the file system holding
 	// the store must keep. Below it, writes (and Open) fail with
@@ -103,6 +110,7 @@ func DefaultOptions() Options {
 		MemTableSize:     DefaultMemTableSize,
 		ValueLogFileSize: DefaultValueLogSize,
 		BlockCacheSize:   DefaultBlockCacheSize,
+		KeyCacheSize:     DefaultKeyCacheSize,
 	}
 }
 
@@ -126,6 +134,9 @@ func (o Options) WithMaxValueSize(n int) Options { o.MaxValueSize = n; return o 
 
 // WithMaxTxnOps returns a copy of o with MaxTxnOps set to n.
 func (o Options) WithMaxTxnOps(n int) Options { o.MaxTxnOps = n; return o }
+
+// WithKeyCacheSize returns a copy of o with KeyCacheSize set to n.
+func (o Options) WithKeyCacheSize(n int) Options { o.KeyCacheSize = n; return o }
 
 // WithMemTableSize returns a copy of o with MemTableSize set to n.
 func (o Options) WithMemTableSize(n int64) Options { o.MemTableSize = n; return o }
@@ -159,6 +170,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ValueLogFileSize <= 0 {
 		o.ValueLogFileSize = d.ValueLogFileSize
+	}
+	if o.KeyCacheSize == 0 {
+		o.KeyCacheSize = d.KeyCacheSize
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

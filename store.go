@@ -159,7 +159,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		dir:            dir,
 		minFree:        max(minFree, 0),
 		lastSpaceCheck: time.Now(),
-		latest:         newLatestCache(latestCacheSize),
+		latest:         newLatestCache(o.KeyCacheSize),
 	}
 	if err := s.load(); err != nil {
 		db.Close()

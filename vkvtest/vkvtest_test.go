@@ -1,6 +1,7 @@
 package vkvtest_test
 
 import (
+	"strconv"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -37,4 +38,21 @@ func TestStoreOnDisk(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// TestStoreKeyCache runs the suite against in-memory stores whose committer
+// caches no keys, or a single key (so that every write evicts one), as well
+// as the default cache above: conditions must be checked alike either way.
+func TestStoreKeyCache(t *testing.T) {
+	for _, n := range []int{-1, 1} {
+		t.Run("keys="+strconv.Itoa(n), func(t *testing.T) {
+			vkvtest.Run(t, func(t *testing.T) vkv.KV {
+				s, err := vkv.Open("", &vkv.Options{InMemory: true, KeyCacheSize: n})
+				if err != nil {
+					t.Fatalf("Open in memory: %v", err)
+				}
+				return s
+			})
+		})
+	}
 }

@@ -155,6 +155,9 @@ func (s *Store) submit(ctx context.Context, r *request) result {
 		return result{err: err}
 	}
 	r.done = make(chan result, 1)
+	if res, ok := s.commitInline(ctx, r); ok {
+		return res
+	}
 	select {
 	case s.queue <- r:
 	case <-ctx.Done():
@@ -172,6 +175,22 @@ func (s *Store) submit(ctx context.Context, r *request) result {
 	}
 }
 
+// commitInline commits r in the caller's goroutine when the committer is
+// idle and nothing is queued: a lone writer then pays no hand-off to the
+// committer goroutine and back. ok is false when r must be queued.
+func (s *Store) commitInline(ctx context.Context, r *request) (res result, ok bool) {
+	if s.committing.Load() || len(s.queue) > 0 || !s.commitMu.TryLock() {
+		return result{}, false
+	}
+	defer s.commitMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return result{err: err}, true
+	}
+	batch := [1]*request{r}
+	s.commitBatch(batch[:])
+	return <-r.done, true
+}
+
 func (s *Store) commitLoop() {
 	defer s.bg.Done()
 	batch := make([]*request, 0, 64)
@@ -182,6 +201,8 @@ func (s *Store) commitLoop() {
 		case <-s.stop:
 			return
 		}
+		s.committing.Store(true)
+		s.commitMu.Lock()
 	drain:
 		for len(batch) < maxBatchRequests {
 			select {
@@ -192,6 +213,8 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commitBatch(batch)
+		s.commitMu.Unlock()
+		s.committing.Store(false)
 		clear(batch)
 	}
 }

@@ -71,6 +71,13 @@ type Store struct {
 
 	// latest caches latest entries for the committer; see latestCache.
 	latest latestCache
+
+	// commitMu is held by whoever commits: the committer goroutine, or a
+	// caller committing its own request while the committer is idle
+	// (commitInline). It guards the committer's state above and latest.
+	// committing is set while the committer goroutine has a batch in hand.
+	commitMu   sync.Mutex
+	committing atomic.Bool
 }
 
 var _ KV = (*Store)(nil)

@@ -233,21 +233,30 @@ func BenchmarkDurableCAS(b *testing.B) {
 // GOMAXPROCS goroutines.
 func benchCASWriters(b *testing.B, sync bool, writers int) {
 	ctx := context.Background()
-	parallel := func(b *testing.B, body func(id int64, pb *testing.PB)) {
+	parallel := func(b *testing.B, body func(id int64, next func() bool)) {
+		b.ReportAllocs()
+		if writers > 0 && writers < runtime.GOMAXPROCS(0) {
+			// RunParallel runs at least GOMAXPROCS goroutines; fewer
+			// writers run in the benchmark's own goroutine.
+			if writers != 1 {
+				b.Fatalf("writers=%d: only 1 or a multiple of GOMAXPROCS", writers)
+			}
+			body(1, b.Loop)
+			return
+		}
 		var n atomic.Int64
 		if writers > 0 {
 			// RunParallel starts p*GOMAXPROCS goroutines.
 			b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
 		}
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) { body(n.Add(1), pb) })
+		b.RunParallel(func(pb *testing.PB) { body(n.Add(1), pb.Next) })
 	}
 	b.Run("impl=vkv", func(b *testing.B) {
 		s := openBenchStore(b, sync)
-		parallel(b, func(id int64, pb *testing.PB) {
+		parallel(b, func(id int64, next func() bool) {
 			key := fmt.Sprintf("p%d", id)
 			var v vkv.Version
-			for pb.Next() {
+			for next() {
 				var err error
 				if v, err = s.CompareAndSwap(ctx, key, v, benchValue); err != nil {
 					b.Error(err)
@@ -258,10 +267,10 @@ func benchCASWriters(b *testing.B, sync bool, writers int) {
 	})
 	b.Run("impl=badger", func(b *testing.B) {
 		db := openBenchBadger(b, sync)
-		parallel(b, func(id int64, pb *testing.PB) {
+		parallel(b, func(id int64, next func() bool) {
 			key := []byte(fmt.Sprintf("p%d", id))
 			var v uint64
-			for pb.Next() {
+			for next() {
 				var err error
 				if v, err = badgerCAS(db, key, v, benchValue); err != nil {
 					b.Error(err)

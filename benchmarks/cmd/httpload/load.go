@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vkvstore/vkv/benchmarks/internal/latency"
 )
 
 // The load generator: conns goroutines, each with one keep-alive TCP
@@ -35,7 +37,7 @@ type loadResult struct {
 	ops      uint64 // requests started and answered while measuring
 	failures uint64 // wrong answers: a failed CAS, a wrong status or body; counted in warm-up too
 	firstErr string // the first failure or transport error, for the log
-	h        hist
+	h        latency.Hist
 }
 
 // target is one server and workload as the load generator sees it.
@@ -254,7 +256,7 @@ func startLoad(t *target, conns int) (*loadRun, error) {
 					return
 				}
 				if ph == phaseMeasure {
-					res.h.record(time.Since(start))
+					res.h.Record(time.Since(start))
 					res.ops++
 				}
 			}
@@ -275,7 +277,7 @@ func (lr *loadRun) finish() (*loadResult, error) {
 		if total.firstErr == "" {
 			total.firstErr = r.firstErr
 		}
-		total.h.merge(&r.h)
+		total.h.Merge(&r.h)
 	}
 	if len(lr.errs) > 0 {
 		return total, fmt.Errorf("%d connections failed; the first: %s", len(lr.errs), strings.TrimSpace(lr.errs[0]))

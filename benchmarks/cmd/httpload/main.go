@@ -47,6 +47,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vkvstore/vkv/benchmarks/internal/disk"
 )
 
 // Workloads.
@@ -177,9 +179,9 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 	} else if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, err
 	}
-	cfg.fsType = fsType(base)
+	cfg.fsType = disk.FSType(base)
 	if cfg.fsyncProbe > 0 {
-		if cfg.fsyncRate, err = fsyncProbe(base, cfg.fsyncProbe); err != nil {
+		if cfg.fsyncRate, err = disk.FsyncRate(base, cfg.fsyncProbe); err != nil {
 			return nil, fmt.Errorf("fsync probe: %w", err)
 		}
 		fmt.Fprintf(log, "httpload: data on %s; 4 KiB write+fsync: %.0f/s\n", cfg.fsType, cfg.fsyncRate)
@@ -413,7 +415,7 @@ func runCell(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (cellResul
 	stopped = true
 	serr := ch.stop()
 	res.ops, res.failures, res.firstErr = total.ops, total.failures, total.firstErr
-	res.p50, res.p99, res.max = total.h.quantile(0.5), total.h.quantile(0.99), total.h.quantile(1)
+	res.p50, res.p99, res.max = total.h.Quantile(0.5), total.h.Quantile(0.99), total.h.Quantile(1)
 	if a.ok && b.ok {
 		res.cpuOK = true
 		res.serverCPU = float64(b.server-a.server) / clockTicks

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // clockTicks is USER_HZ, the unit of /proc/stat and /proc/PID/stat: 100 on
@@ -71,29 +70,4 @@ func sampleCPU(serverPID int) cpuSample {
 	s.busy, err3 = busyTicks()
 	s.ok = err1 == nil && err2 == nil && err3 == nil
 	return s
-}
-
-// fsyncProbe measures how many 4 KiB write+fsync rounds the disk under dir
-// completes per second, one at a time: what a server that fsyncs every
-// request alone could reach.
-func fsyncProbe(dir string, d time.Duration) (float64, error) {
-	f, err := os.CreateTemp(dir, "httpload-fsync-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n := 0
-	start := time.Now()
-	for time.Since(start) < d {
-		if _, err := f.WriteAt(buf, int64(n%256)*4096); err != nil {
-			return 0, err
-		}
-		if err := f.Sync(); err != nil {
-			return 0, err
-		}
-		n++
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vkvstore/vkv/benchmarks/internal/latency"
 )
 
 type kind int
@@ -221,7 +223,7 @@ func (o *order) next() int {
 func runCell(st *state, w workload, d time.Duration, prof string) (cell, []string) {
 	var problems []string
 	g := w.goroutines
-	hists := make([]hist, g)
+	hists := make([]latency.Hist, g)
 	counts := make([]cell, g)
 	errs := make([]error, g)
 	hot := st.keys[0]
@@ -302,7 +304,7 @@ func runCell(st *state, w workload, d time.Duration, prof string) (cell, []strin
 				}
 				c.Attempts++
 				t1 := time.Now()
-				h.record(t1.Sub(t0))
+				h.Record(t1.Sub(t0))
 				t0 = t1
 				if err != nil {
 					errs[i] = err
@@ -325,21 +327,21 @@ func runCell(st *state, w workload, d time.Duration, prof string) (cell, []strin
 	runtime.ReadMemStats(&after)
 
 	var total cell
-	var all hist
+	var all latency.Hist
 	for i := range counts {
 		total.Ops += counts[i].Ops
 		total.Attempts += counts[i].Attempts
 		total.Conflicts += counts[i].Conflicts
-		all.merge(&hists[i])
+		all.Merge(&hists[i])
 		if errs[i] != nil && total.Err == "" {
 			total.Err = errs[i].Error()
 			problems = append(problems, errs[i].Error())
 		}
 	}
 	total.Seconds = elapsed.Seconds()
-	total.P50 = all.quantile(0.50)
-	total.P99 = all.quantile(0.99)
-	total.Max = all.quantile(1)
+	total.P50 = all.Quantile(0.50)
+	total.P99 = all.Quantile(0.99)
+	total.Max = all.Quantile(1)
 	total.Others = otherCores(cpu0, cpu1, total.Seconds)
 	total.Mallocs = after.Mallocs - before.Mallocs
 

@@ -26,6 +26,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vkvstore/vkv/benchmarks/internal/disk"
 )
 
 func main() {
@@ -240,28 +242,11 @@ func runChildProcess(exe, name string, cfg benchConfig) (*childResult, error) {
 	return &res, nil
 }
 
-// fsyncProbe measures how many 4 KiB write+fsync rounds the disk under dir
-// completes per second: the ceiling of a store that fsyncs once per write.
+// fsyncProbe measures the disk under dir (see disk.FsyncRate) and names its
+// file system.
 func fsyncProbe(dir string, d time.Duration) (float64, string, error) {
-	f, err := os.CreateTemp(dir, "peers-fsync-")
-	if err != nil {
-		return 0, "", err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	buf := make([]byte, 4096)
-	n := 0
-	start := time.Now()
-	for time.Since(start) < d {
-		if _, err := f.WriteAt(buf, int64(n%256)*4096); err != nil {
-			return 0, "", err
-		}
-		if err := f.Sync(); err != nil {
-			return 0, "", err
-		}
-		n++
-	}
-	return float64(n) / time.Since(start).Seconds(), fsType(f.Name()), nil
+	rate, err := disk.FsyncRate(dir, d)
+	return rate, disk.FSType(dir), err
 }
 
 func fatalf(format string, args ...any) {

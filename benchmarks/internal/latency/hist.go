@@ -1,13 +1,16 @@
-package main
+// Package latency is the latency histogram the benchmark programs share.
+package latency
 
 import (
 	"math/bits"
 	"time"
 )
 
-// hist is a log-linear latency histogram: exact below 64 ns, then 32
-// buckets per power of two (about 3% wide). Recording allocates nothing.
-type hist struct {
+// Hist is a log-linear latency histogram: exact below 64 ns, then 32
+// buckets per power of two (about 3% wide). Recording allocates nothing. The
+// zero value is empty and ready; a Hist is not safe for concurrent use (give
+// each goroutine its own and Merge them).
+type Hist struct {
 	n       uint64
 	buckets [2048]uint64
 }
@@ -30,7 +33,8 @@ func bucketMid(i int) float64 {
 	return float64(lo) + float64(uint64(1)<<s)/2
 }
 
-func (h *hist) record(d time.Duration) {
+// Record adds one latency.
+func (h *Hist) Record(d time.Duration) {
 	if d < 0 {
 		d = 0
 	}
@@ -38,16 +42,17 @@ func (h *hist) record(d time.Duration) {
 	h.n++
 }
 
-func (h *hist) merge(o *hist) {
+// Merge adds the latencies recorded in o.
+func (h *Hist) Merge(o *Hist) {
 	h.n += o.n
 	for i, c := range o.buckets {
 		h.buckets[i] += c
 	}
 }
 
-// quantile returns the q-quantile (0 < q <= 1) in nanoseconds; 1 gives
+// Quantile returns the q-quantile (0 < q <= 1) in nanoseconds; 1 gives
 // the largest recorded value (to its bucket's precision).
-func (h *hist) quantile(q float64) float64 {
+func (h *Hist) Quantile(q float64) float64 {
 	if h.n == 0 {
 		return 0
 	}

@@ -1,12 +1,12 @@
-package main
+package disk
 
 import (
 	"fmt"
 	"syscall"
 )
 
-// fsType names the file system holding path, from statfs's magic number.
-func fsType(path string) string {
+// FSType names the file system holding path, from statfs's magic number.
+func FSType(path string) string {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(path, &st); err != nil {
 		return "unknown"

@@ -1,4 +1,4 @@
-package main
+package latency
 
 import (
 	"testing"
@@ -21,12 +21,12 @@ func TestHistBuckets(t *testing.T) {
 }
 
 func TestHistQuantile(t *testing.T) {
-	var h hist
+	var h Hist
 	for i := 1; i <= 1000; i++ {
-		h.record(time.Duration(i) * time.Microsecond)
+		h.Record(time.Duration(i) * time.Microsecond)
 	}
 	for _, c := range []struct{ q, want float64 }{{0.5, 500e3}, {0.99, 990e3}} {
-		got := h.quantile(c.q)
+		got := h.Quantile(c.q)
 		if got < c.want*0.96 || got > c.want*1.04 {
 			t.Errorf("quantile(%v) = %.0f, want about %.0f", c.q, got, c.want)
 		}

@@ -626,7 +626,7 @@ func (s *Store) applyExpire(b *batchTxn, r *request) result {
 // checked without a Badger read, the largest cost of a batch in CPU
 // profiles. Only the committer writes latest entries, so the cache stays
 // exact as long as every write updates it; it is reset when a commit fails.
-// Only the committer uses it.
+// Only the committer uses it, under Store.commitMu.
 type latestCache struct {
 	m   map[string]cachedLatest
 	max int

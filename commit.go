@@ -239,13 +239,36 @@ type batchTxn struct {
 	replies     []pendingReply
 	ttl         bool // a write with an expiry was made
 	dirty       bool // writes were made that do not take a version
+	entries     int  // entries added to txn, to tell a request that wrote part of itself
 }
 
-func (s *Store) newBatchTxn() *batchTxn {
+// set adds key=value to b's Badger transaction.
+func (s *Store) set(b *batchTxn, key, value []byte) error {
+	if s.failSet != nil {
+		if err := s.failSet(key); err != nil {
+			return err
+		}
+	}
+	b.entries++
+	return b.txn.Set(key, value)
+}
+
+// del adds a delete of key to b's Badger transaction.
+func (s *Store) del(b *batchTxn, key []byte) error {
+	if s.failSet != nil {
+		if err := s.failSet(key); err != nil {
+			return err
+		}
+	}
+	b.entries++
+	return b.txn.Delete(key)
+}
+
+func (s *Store) newBatchTxn(now time.Time) *batchTxn {
 	return &batchTxn{
 		txn:  s.db.NewTransaction(true),
 		next: s.current.Load(),
-		now:  time.Now(),
+		now:  now,
 	}
 }
 
@@ -283,27 +306,88 @@ func (s *Store) commitBatch(batch []*request) {
 		}
 		return
 	}
-	b := s.newBatchTxn()
+	taken := batch[:0]
 	for _, r := range batch {
-		if !r.state.CompareAndSwap(stateQueued, stateTaken) {
-			continue // cancelled while queued
+		if r.state.CompareAndSwap(stateQueued, stateTaken) { // else cancelled while queued
+			taken = append(taken, r)
+			s.writtenSinceCheck += r.diskBytes
 		}
-		if b.count+r.costCount >= s.maxBatchCount || b.size+r.costSize >= s.maxBatchSize {
+	}
+	now := time.Now()
+	for len(taken) > 0 {
+		taken = taken[s.commitSome(taken, now):]
+	}
+}
+
+// commitSome commits the longest prefix of reqs that fits in one Badger
+// transaction, and returns its length (at least 1).
+//
+// A request's entries reach Badger only if the whole request applied. A
+// request can fail after some of its entries were added to the transaction
+// (Badger refuses an entry, a read fails), and a Badger transaction cannot
+// take entries back. Then the whole transaction is discarded and the prefix
+// applied again from the start, with the failed request answered with its
+// error and skipped: the requests before it are applied to the same state as
+// before (the committed store, the same clock reading) and get the same
+// answers. Each rerun skips one more request, so a prefix is rerun at most
+// once per request in it. Failing after a partial write means a bug or an
+// option combination Open should have refused, so reruns are rare; they are
+// counted in Stats.Redone.
+func (s *Store) commitSome(reqs []*request, now time.Time) int {
+	var failed map[*request]result // requests answered with an error and skipped
+	for {
+		b := s.newBatchTxn(now)
+		n, partial := s.applySome(b, reqs, failed)
+		if partial == nil {
 			s.finish(b)
-			b = s.newBatchTxn()
+			return n
+		}
+		// partial.r wrote part of itself: nothing of b may be committed.
+		b.txn.Discard()
+		s.latest.reset() // it holds writes of b
+		s.stats.redone.Add(1)
+		if partial.index > 0 {
+			s.stats.redoneShared.Add(1)
+		}
+		if failed == nil {
+			failed = make(map[*request]result)
+		}
+		failed[partial.r] = partial.res
+	}
+}
+
+// partialFailure is a request that failed after adding entries to its
+// batch, index its place in the batch.
+type partialFailure struct {
+	r     *request
+	res   result
+	index int
+}
+
+// applySome applies requests of reqs to b, in order, as long as they fit in
+// one Badger transaction, and returns how many it took. Requests in failed
+// are answered with their recorded result without being applied. If a
+// request fails after adding entries to b, applySome stops and returns it
+// with its result: b must then be discarded.
+func (s *Store) applySome(b *batchTxn, reqs []*request, failed map[*request]result) (n int, partial *partialFailure) {
+	for i, r := range reqs {
+		if i > 0 && (b.count+r.costCount >= s.maxBatchCount || b.size+r.costSize >= s.maxBatchSize) {
+			return i, nil
 		}
 		b.count += r.costCount
 		b.size += r.costSize
-		s.writtenSinceCheck += r.diskBytes
+		if res, ok := failed[r]; ok {
+			b.replies = append(b.replies, pendingReply{r, res})
+			continue
+		}
+		mark := b.entries
 		res := s.apply(b, r)
-		if res.err != nil && !errors.Is(res.err, ErrNotFound) {
-			// A request that failed half-way may have left entries in the
-			// cache that its batch does not commit as cached.
-			s.latest.reset()
+		if res.err != nil && b.entries != mark {
+			return i, &partialFailure{r: r, res: res, index: i}
 		}
 		b.replies = append(b.replies, pendingReply{r, res})
 	}
-	s.finish(b)
+	return len(reqs), nil
 }
 
 // finish commits b and sends its replies.
@@ -348,9 +432,10 @@ func (s *Store) finish(b *batchTxn) {
 	}
 }
 
-// readRaw reads the stored record of key in the committer's transaction,
-// expired or not, without its value (see state.value). ok is false when the
-// key has no latest entry.
+// readRaw reads the stored record under the latest-entry key lk in the
+// committer's transaction, expired or not, without its value (state.entry
+// reads the value when a conflict needs it). item is nil when the key has no
+// latest entry.
 func readRaw(txn *badger.Txn, lk []byte) (rec keys.Record, item *badger.Item, err error) {
 	item, err = txn.Get(lk)
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -495,7 +580,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 	// the key going away before it is written again.
 	for i := range ss.list {
 		st := &ss.list[i]
-		if st.expired && s.writes(r, st.key) {
+		if st.expired && r.writes(st.key) {
 			b.next++
 			if err := s.writeExpiry(b, st.key, st.lk, st.rec, b.next); err != nil {
 				return result{err: err}
@@ -521,7 +606,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 			return result{err: err}
 		}
 	}
-	if err := b.txn.Set(keys.ChangeKey(v), change); err != nil {
+	if err := s.set(b, keys.ChangeKey(v), change); err != nil {
 		return result{err: err}
 	}
 	b.next = v
@@ -529,7 +614,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 }
 
 // writes reports whether r writes key.
-func (s *Store) writes(r *request, key string) bool {
+func (r *request) writes(key string) bool {
 	for _, op := range r.ops {
 		if op.key == key {
 			return true
@@ -548,19 +633,19 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 		b.ttl = true
 	}
 	enc := keys.AppendRecord(make([]byte, 0, keys.RecordHeader+len(op.value)), rec)
-	if err := b.txn.Set(st.lk, enc); err != nil {
+	if err := s.set(b, st.lk, enc); err != nil {
 		return err
 	}
-	if err := b.txn.Set(keys.HistoryKey(op.key, v), enc); err != nil {
+	if err := s.set(b, keys.HistoryKey(op.key, v), enc); err != nil {
 		return err
 	}
 	if st.live() && st.rec.ExpiresAt != 0 && st.rec.ExpiresAt != rec.ExpiresAt {
-		if err := b.txn.Delete(keys.ExpiryKey(st.rec.ExpiresAt, op.key)); err != nil {
+		if err := s.del(b, keys.ExpiryKey(st.rec.ExpiresAt, op.key)); err != nil {
 			return err
 		}
 	}
 	if rec.ExpiresAt != 0 {
-		if err := b.txn.Set(keys.ExpiryKey(rec.ExpiresAt, op.key), binary.BigEndian.AppendUint64(nil, v)); err != nil {
+		if err := s.set(b, keys.ExpiryKey(rec.ExpiresAt, op.key), binary.BigEndian.AppendUint64(nil, v)); err != nil {
 			return err
 		}
 	}
@@ -573,16 +658,16 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 
 // writeTombstone deletes key at version v, recording a tombstone in history.
 func (s *Store) writeTombstone(b *batchTxn, key string, lk []byte, old keys.Record, v uint64) error {
-	if err := b.txn.Delete(lk); err != nil {
+	if err := s.del(b, lk); err != nil {
 		return err
 	}
 	s.latest.put(key, keys.Record{}, false)
 	tomb := keys.Record{Tombstone: true, Version: v, CreateVersion: old.CreateVersion}
-	if err := b.txn.Set(keys.HistoryKey(key, v), keys.AppendRecord(nil, tomb)); err != nil {
+	if err := s.set(b, keys.HistoryKey(key, v), keys.AppendRecord(nil, tomb)); err != nil {
 		return err
 	}
 	if old.ExpiresAt != 0 {
-		return b.txn.Delete(keys.ExpiryKey(old.ExpiresAt, key))
+		return s.del(b, keys.ExpiryKey(old.ExpiresAt, key))
 	}
 	return nil
 }
@@ -593,7 +678,7 @@ func (s *Store) writeExpiry(b *batchTxn, key string, lk []byte, old keys.Record,
 	if err := s.writeTombstone(b, key, lk, old, v); err != nil {
 		return err
 	}
-	return b.txn.Set(keys.ChangeKey(v), keys.AppendChange(nil, key, true))
+	return s.set(b, keys.ChangeKey(v), keys.AppendChange(nil, key, true))
 }
 
 // applyExpire handles a reaper request.
@@ -614,7 +699,7 @@ func (s *Store) applyExpire(b *batchTxn, r *request) result {
 	// The entry was rewritten or deleted since; its index entry is stale.
 	if !ok || rec.ExpiresAt != r.expireAt {
 		b.dirty = true
-		if err := b.txn.Delete(keys.ExpiryKey(r.expireAt, r.expireKey)); err != nil {
+		if err := s.del(b, keys.ExpiryKey(r.expireAt, r.expireKey)); err != nil {
 			return result{err: err}
 		}
 	}

@@ -1,6 +1,8 @@
 package vkv
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -75,10 +77,11 @@ type Options struct {
 	// process no heap. Raise it for read-heavy stores larger than memory.
 	BlockCacheSize int64
 	// KeyCacheSize is how many keys the committer remembers the latest
-	// version of (about 128 bytes each), so that it checks conditions and
-	// writes those keys without reading Badger; with more keys being written
-	// than it holds, the committer reads the others from Badger. Default
-	// DefaultKeyCacheSize (8 MiB); negative: no cache.
+	// version of, so that it checks conditions and writes those keys without
+	// reading Badger; with more keys being written than it holds, the
+	// committer reads the others from Badger. It is a count of keys, not a
+	// size: each costs 32 bytes, a copy of the key and the map's overhead.
+	// Default DefaultKeyCacheSize keys; negative: no cache.
 	KeyCacheSize int
 
 	// MinFreeSpace is the free space, in bytes, that the file system holding
@@ -179,3 +182,26 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// ErrInvalidOptions is matched by *OptionsError.
+var ErrInvalidOptions = errors.New("vkv: invalid options")
+
+// OptionsError is returned by Open for options the store cannot honour,
+// alone or together: for example a MaxValueSize whose largest record does
+// not fit in one value-log file, which would make every write of such a
+// value fail inside the committer. Open fails before it writes anything.
+type OptionsError struct {
+	Option string // the field at fault, such as "MaxValueSize"
+	Other  string // the field it conflicts with, if any
+	Reason string // what is wrong and what to change
+}
+
+func (e *OptionsError) Error() string {
+	if e.Other != "" {
+		return fmt.Sprintf("vkv: options %s and %s do not fit together: %s", e.Option, e.Other, e.Reason)
+	}
+	return fmt.Sprintf("vkv: option %s: %s", e.Option, e.Reason)
+}
+
+// Is reports whether target is ErrInvalidOptions.
+func (e *OptionsError) Is(target error) bool { return target == ErrInvalidOptions }

@@ -19,6 +19,10 @@ type Stats struct {
 	Commits, Writes, Conflicts, Refused uint64
 	// Expired counts keys deleted by the TTL reaper.
 	Expired uint64
+	// Redone counts Badger transactions the committer discarded and built
+	// again because a request failed after adding some of its writes (the
+	// failed request is then left out, so that none of it is committed).
+	Redone uint64
 	// BatchSizes[i] counts commits that carried between 2^(i-1)+1 and 2^i
 	// requests (BatchSizes[0]: one request); BatchRequests is the number of
 	// requests all commits carried, failed ones included.
@@ -31,9 +35,12 @@ type Stats struct {
 
 // counters are the Store's live statistics; the committer updates them.
 type counters struct {
-	commits, writes, conflicts, refused, expired atomic.Uint64
-	batchSizes                                   [13]atomic.Uint64
-	batchRequests                                atomic.Uint64
+	commits, writes, conflicts, refused, expired, redone atomic.Uint64
+	batchSizes                                           [13]atomic.Uint64
+	batchRequests                                        atomic.Uint64
+	// redoneShared counts the redone transactions that held other
+	// requests before the failed one, for tests.
+	redoneShared atomic.Uint64
 }
 
 // batch records a commit of n requests.
@@ -58,6 +65,7 @@ func (s *Store) Stats() Stats {
 		Conflicts:     s.stats.conflicts.Load(),
 		Refused:       s.stats.refused.Load(),
 		Expired:       s.stats.expired.Load(),
+		Redone:        s.stats.redone.Load(),
 	}
 	for i := range st.BatchSizes {
 		st.BatchSizes[i] = s.stats.batchSizes[i].Load()

@@ -78,6 +78,11 @@ type Store struct {
 	// committing is set while the committer goroutine has a batch in hand.
 	commitMu   sync.Mutex
 	committing atomic.Bool
+
+	// failSet, set only by tests before the first write, fails the
+	// committer's write of a key to Badger, to inject a failure part-way
+	// through a request.
+	failSet func(key []byte) error
 }
 
 var _ KV = (*Store)(nil)
@@ -111,6 +116,14 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	log := &loggerAdapter{l: o.Logger}
 	bo := badgerOptions(dir, o, log)
+	if rec := int64(o.MaxValueSize) + keys.RecordHeader; !o.InMemory && rec > bo.ValueLogFileSize {
+		// Badger refuses an entry larger than a value-log file (txn.go
+		// modify), and the committer would meet that half-way through a
+		// request.
+		return nil, &OptionsError{Option: "MaxValueSize", Other: "ValueLogFileSize", Reason: fmt.Sprintf(
+			"a value of %d bytes is stored as a record of %d bytes, larger than a value-log file (%d bytes); lower MaxValueSize or raise ValueLogFileSize",
+			o.MaxValueSize, rec, bo.ValueLogFileSize)}
+	}
 	minFree := o.MinFreeSpace
 	if minFree == 0 {
 		minFree = 4*bo.MemTableSize + 2*bo.ValueLogFileSize + 32<<20
@@ -168,6 +181,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 		lastSpaceCheck: time.Now(),
 		latest:         newLatestCache(o.KeyCacheSize),
 	}
+	if err := s.fitsOneCommit(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, err
@@ -191,6 +208,20 @@ func Open(dir string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
+// fitsOneCommit checks that a write of the largest key and value, with a
+// TTL, fits in one Badger transaction, so that no write within the limits
+// the options allow is refused as too large.
+func (s *Store) fitsOneCommit() error {
+	key := strings.Repeat("k", s.opts.MaxKeySize)
+	r := &request{ops: []writeOp{{key: key, value: make([]byte, s.opts.MaxValueSize), ttl: time.Second}}}
+	if err := s.cost(r); err != nil {
+		return &OptionsError{Option: "MaxValueSize", Other: "MemTableSize", Reason: fmt.Sprintf(
+			"one write of the largest key and value needs %d bytes of a commit, and a commit holds at most %d (15%% of a memtable); lower MaxValueSize or raise MemTableSize",
+			r.costSize, s.maxBatchSize)}
+	}
+	return nil
+}
+
 // badgerOptions builds the Badger profile: small memtables, no block cache,
 // no compression (Badger panics on compression without a block cache), two
 // compactors, and no Badger conflict detection, since only the committer
@@ -201,7 +232,8 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 		// Without a value log every value lives in the memtable, written
 		// twice (latest and history): one commit must hold two of the
 		// largest values (Badger allows 15% of a memtable per commit).
-		need := (2*int64(o.MaxValueSize+o.MaxKeySize+keys.RecordHeader+64) + 4096) * 100 / 15
+		// A write adds up to nine copies of its key (see Store.cost).
+		need := (2*int64(o.MaxValueSize+keys.RecordHeader) + 10*int64(o.MaxKeySize+32) + 4096) * 100 / 15
 		mem = max(mem, need)
 	}
 	if o.InMemory {

@@ -114,7 +114,11 @@ func (s *Store) compactLoop() {
 	if s.opts.HistoryVersions == KeepAllHistory {
 		return
 	}
-	t := time.NewTicker(defaultCompactInterval)
+	every := defaultCompactInterval
+	if s.opts.compactEvery > 0 {
+		every = s.opts.compactEvery
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -152,7 +156,14 @@ func (s *Store) Compact(ctx context.Context) error {
 // read at or after the mark can need it. This keeps, for every key, its
 // newest entry older than the mark, so GetAt answers for any version from the
 // mark on. A crash part-way leaves entries that the next pass removes.
+//
+// One pass runs at a time, under s.compactMu: Compact and the background
+// loop both come here. The mark is read, compared, stored in Badger and
+// published under it, so it only ever moves forward, on disk and in memory
+// (etcd's updateCompactRev does the same under its revMu).
 func (s *Store) compact() error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
 	cur := s.current.Load()
 	if cur <= s.opts.HistoryVersions {
 		return nil
@@ -167,7 +178,7 @@ func (s *Store) compact() error {
 		}
 		s.compacted.Store(target)
 	}
-	return s.collect(target)
+	return s.collect(s.compacted.Load())
 }
 
 // collect deletes history and change-log entries that versions before mark

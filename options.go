@@ -101,6 +101,9 @@ type Options struct {
 
 	// noReap turns the TTL reaper off, for tests of expired but unreaped keys.
 	noReap bool
+	// compactEvery, if set, replaces the background compaction interval,
+	// for tests.
+	compactEvery time.Duration
 }
 
 // DefaultOptions returns the options a zero Options stands for, spelled out.

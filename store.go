@@ -32,10 +32,17 @@ type Store struct {
 	stop  chan struct{} // closed by Close after in-flight calls are done
 	bg    sync.WaitGroup
 
-	// current is the newest version committed and visible to reads;
-	// compacted is the oldest version GetAt still answers for.
-	current   atomic.Uint64
+	// current is the newest version committed and visible to reads; the
+	// committer (whoever holds commitMu) stores it after each commit.
+	current atomic.Uint64
+	// compacted is the oldest version GetAt still answers for. It is
+	// loaded by Open and then stored only by compact, under compactMu, and
+	// only upwards; readers load it without a lock.
 	compacted atomic.Uint64
+	// compactMu is held by the one compaction pass that may run at a time
+	// (Store.Compact or the background loop); it orders every change of
+	// compacted and of its copy in Badger.
+	compactMu sync.Mutex
 
 	// reapWake nudges the reaper when a write with a TTL commits.
 	reapWake chan struct{}

@@ -93,6 +93,14 @@ type Writer interface {
 	// allows); fn must therefore have no side effects outside the Txn. An
 	// error returned by fn is returned as is and nothing is written.
 	//
+	// Under contention Update makes progress: after a few lost races a
+	// transaction takes a turn among the Updates of the same KV value (a
+	// Store, a vkvclient.Client) in which they cannot beat it, so that giving
+	// up after the bound means writers outside those Updates (Put, CAS,
+	// other processes) kept changing what fn read. fn must not call Update
+	// on the same KV: the inner call could wait for the turn the outer one
+	// holds.
+	//
 	// A transaction whose writes change nothing (deletes of absent keys)
 	// still takes a new version. One that makes no writes takes none: it
 	// checks its conditions and returns the newest version of the store.

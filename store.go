@@ -15,6 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/vkvstore/vkv/internal/keys"
+	"github.com/vkvstore/vkv/internal/txnengine"
 )
 
 // Store is a versioned key-value store on Badger. It implements KV.
@@ -85,6 +86,9 @@ type Store struct {
 	// committing is set while the committer goroutine has a batch in hand.
 	commitMu   sync.Mutex
 	committing atomic.Bool
+
+	// gate orders Updates under contention; see txnengine.Gate.
+	gate *txnengine.Gate
 
 	// failSet, set only by tests before the first write, fails the
 	// committer's write of a key to Badger, to inject a failure part-way
@@ -187,6 +191,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		minFree:        max(minFree, 0),
 		lastSpaceCheck: time.Now(),
 		latest:         newLatestCache(o.KeyCacheSize),
+		gate:           txnengine.NewGate(),
 	}
 	if err := s.fitsOneCommit(); err != nil {
 		db.Close()

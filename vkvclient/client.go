@@ -16,6 +16,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/internal/txnengine"
 )
 
 // maxURLKey is the longest key the client sends in a URL: longer keys cannot
@@ -36,6 +37,7 @@ type Client struct {
 	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
 	token     string
 	attempts  int
+	gate      *txnengine.Gate // orders this client's Updates under contention
 	closed    atomic.Bool
 	watchIdle time.Duration // see WithWatchIdleTimeout
 	watches   watchSet      // watches in progress, ended by Close
@@ -102,6 +104,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		}},
 		transport: tr,
 		attempts:  64,
+		gate:      txnengine.NewGate(),
 		watchIdle: DefaultWatchIdleTimeout,
 	}
 	for _, o := range opts {

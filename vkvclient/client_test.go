@@ -3,6 +3,7 @@ package vkvclient_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -94,5 +95,16 @@ func TestNew(t *testing.T) {
 			c.Close()
 			t.Errorf("New(%q) = nil error, want one", ep)
 		}
+	}
+}
+
+// TestUpdateContention has 2, 8 and 64 goroutines each increment one key 500
+// times through one Client's Update: no Update may give up, and the counter
+// must be exact. The runs per function are logged.
+func TestUpdateContention(t *testing.T) {
+	for _, g := range []int{2, 8, 64} {
+		t.Run(fmt.Sprintf("goroutines=%d", g), func(t *testing.T) {
+			t.Log(vkvtest.CheckUpdateContention(t, serve(t), "ctr", g, 500))
+		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -185,48 +184,46 @@ func (c *Client) View(ctx context.Context, fn func(tx vkv.Txn) error) error {
 }
 
 // Update runs fn in a read-write transaction and commits its writes with
-// POST /v1/txn under one new version; see vkv.Writer.Update.
+// POST /v1/txn under one new version; see vkv.Writer.Update. Like the
+// store's, it reruns fn when a key it read changed, and after a few lost
+// races takes priority over this Client's other Updates (txnengine.Gate).
 func (c *Client) Update(ctx context.Context, fn func(tx vkv.Txn) error) (vkv.Version, error) {
 	if c.closed.Load() {
 		return 0, vkv.ErrClosed
 	}
-	for attempt := 1; ; attempt++ {
+	var v vkv.Version
+	runs, gaveUp, err := c.gate.Loop(ctx, c.attempts, func() (rerun bool, err error) {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return false, err
 		}
-		tx := &clientTxn{c: c, ctx: ctx}
-		err := fn(tx)
-		tx.done = true
-		if err != nil {
-			return 0, err
-		}
-		v, ce, err := c.commit(ctx, tx)
-		if err != nil || ce == nil {
-			return v, err
-		}
-		readFailed := false
-		for _, cf := range ce.Conflicts {
-			if rv, ok := tx.reads[cf.Key]; ok && rv == cf.Expected {
-				readFailed = true
-			}
-		}
-		if !readFailed {
-			return 0, ce
-		}
-		if attempt >= c.attempts {
-			return 0, fmt.Errorf("vkvclient: transaction gave up after %d attempts: %w", attempt, ce)
-		}
-		if attempt > 2 {
-			d := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
-			timer := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return 0, ctx.Err()
-			case <-timer.C:
-			}
+		v, rerun, err = c.attempt(ctx, fn)
+		return rerun, err
+	})
+	if gaveUp {
+		return 0, fmt.Errorf("vkvclient: transaction gave up after %d attempts: %w", runs, err)
+	}
+	return v, err
+}
+
+// attempt runs fn once and commits its writes with the versions it read as
+// conditions. rerun is true when one of those changed.
+func (c *Client) attempt(ctx context.Context, fn func(tx vkv.Txn) error) (v vkv.Version, rerun bool, err error) {
+	tx := &clientTxn{c: c, ctx: ctx}
+	err = fn(tx)
+	tx.done = true
+	if err != nil {
+		return 0, false, err
+	}
+	v, ce, err := c.commit(ctx, tx)
+	if err != nil || ce == nil {
+		return v, false, err
+	}
+	for _, cf := range ce.Conflicts {
+		if rv, ok := tx.reads[cf.Key]; ok && rv == cf.Expected {
+			return 0, true, ce
 		}
 	}
+	return 0, false, ce
 }
 
 // commit sends tx's conditions and writes. A conflict comes back as ce.

@@ -13,6 +13,14 @@ import (
 var concurrencyCases = []testCase{
 	{"Mixed", testConcurrentMixed},
 	{"AtomicVisibility", testAtomicVisibility},
+	{"UpdateProgress", testUpdateProgress},
+}
+
+// testUpdateProgress: Update never gives up because other Updates keep
+// winning, and no increment is lost; CheckUpdateContention has the details.
+func testUpdateProgress(t *testing.T, kv vkv.KV) {
+	rep := CheckUpdateContention(t, kv, "progress/ctr", 8, 50)
+	t.Log(rep)
 }
 
 // checkEntry checks the fields every live entry read for key must have.

@@ -51,9 +51,8 @@ const (
 )
 
 type condition struct {
-	key      string
-	version  Version
-	fromRead bool // recorded by Txn.Get rather than given with Expect
+	key     string
+	version Version
 }
 
 type writeOp struct {

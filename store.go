@@ -15,7 +15,6 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/vkvstore/vkv/internal/keys"
-	"github.com/vkvstore/vkv/internal/txnengine"
 )
 
 // Store is a versioned key-value store on Badger. It implements KV.
@@ -87,8 +86,8 @@ type Store struct {
 	commitMu   sync.Mutex
 	committing atomic.Bool
 
-	// gate orders Updates under contention; see txnengine.Gate.
-	gate *txnengine.Gate
+	// txns runs Update and View; see TxnEngine.
+	txns *TxnEngine
 
 	// failSet, set only by tests before the first write, fails the
 	// committer's write of a key to Badger, to inject a failure part-way
@@ -191,8 +190,8 @@ func Open(dir string, opts *Options) (*Store, error) {
 		minFree:        max(minFree, 0),
 		lastSpaceCheck: time.Now(),
 		latest:         newLatestCache(o.KeyCacheSize),
-		gate:           txnengine.NewGate(),
 	}
+	s.txns = NewTxnEngine(storeBackend{s}, TxnEngineOptions{Limits: s.Limits()})
 	if err := s.fitsOneCommit(); err != nil {
 		db.Close()
 		return nil, err
@@ -398,16 +397,6 @@ func (s *Store) OldestVersion(ctx context.Context) (Version, error) {
 	}
 	defer s.exit()
 	return Version(s.compacted.Load()), nil
-}
-
-func (s *Store) checkKey(key string) error {
-	if key == "" {
-		return &KeyError{Key: key, Reason: "empty"}
-	}
-	if len(key) > s.opts.MaxKeySize {
-		return &KeyError{Key: key[:min(len(key), 64)], Reason: fmt.Sprintf("longer than %d bytes", s.opts.MaxKeySize)}
-	}
-	return nil
 }
 
 // Get returns the current entry of key, or ErrNotFound.

@@ -7,31 +7,28 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/vkvstore/vkv/internal/txnengine"
 )
 
-// maxTxnAttempts bounds how often Update runs its function when keys it read
-// keep changing under it.
+// maxTxnAttempts is the default of TxnEngineOptions.MaxAttempts.
 const maxTxnAttempts = 64
 
-func (s *Store) checkValue(key string, value []byte) error {
-	if len(value) > s.opts.MaxValueSize {
-		return &LimitError{Err: ErrValueTooLarge, Key: key, Size: len(value), Limit: s.opts.MaxValueSize}
-	}
-	return nil
-}
+func (s *Store) checkKey(key string) error { return s.Limits().CheckKey(key) }
 
 func (s *Store) newPut(key string, value []byte, opts []WriteOption) (writeOp, error) {
-	if err := s.checkKey(key); err != nil {
+	l := s.Limits()
+	if err := l.CheckKey(key); err != nil {
 		return writeOp{}, err
 	}
-	if err := s.checkValue(key, value); err != nil {
+	if err := l.CheckValue(key, value); err != nil {
 		return writeOp{}, err
 	}
 	var ttl time.Duration
 	if len(opts) > 0 {
 		ttl = NewWriteOptions(opts...).TTL
-		if ttl < 0 || ttl > MaxTTL {
-			return writeOp{}, fmt.Errorf("%w: %v (it must be between 0 and %v)", ErrInvalidTTL, ttl, MaxTTL)
+		if err := CheckTTL(ttl); err != nil {
+			return writeOp{}, err
 		}
 	}
 	// Copy: the caller may reuse value once the call returns, and the
@@ -87,59 +84,14 @@ func (s *Store) CompareAndDelete(ctx context.Context, key string, expected Versi
 	return s.write(ctx, &request{conds: []condition{{key: key, version: expected}}, ops: []writeOp{{key: key, del: true, mustExist: true}}})
 }
 
-// Update runs fn in a read-write transaction; see Writer.Update.
-//
-// The transaction runs optimistically and reruns fn when a key it read
-// changed before its commit; after a few lost races it takes priority over
-// the store's other Updates (txnengine.Gate), so that under contention every
-// Update commits, within a few runs, instead of giving up.
+// Update runs fn in a read-write transaction; see Writer.Update. It runs
+// on the shared transaction engine (TxnEngine).
 func (s *Store) Update(ctx context.Context, fn func(tx Txn) error) (Version, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
 	}
 	defer s.exit()
-	var v Version
-	runs, gaveUp, err := s.gate.Loop(ctx, maxTxnAttempts, func() (rerun bool, err error) {
-		v, rerun, err = s.attempt(ctx, fn)
-		return rerun, err
-	})
-	if gaveUp {
-		return 0, fmt.Errorf("vkv: transaction gave up after %d attempts: %w", runs, err)
-	}
-	return v, err
-}
-
-// attempt runs fn once on a fresh snapshot and commits its writes with the
-// versions it read as conditions. rerun is true when one of those changed.
-func (s *Store) attempt(ctx context.Context, fn func(tx Txn) error) (v Version, rerun bool, err error) {
-	tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: time.Now()}
-	err = fn(tx)
-	tx.finish()
-	if err != nil {
-		return 0, false, err
-	}
-	if len(tx.ops) == 0 && len(tx.expects) == 0 {
-		// Nothing to write and nothing to check: the reads came from
-		// one snapshot and need no commit.
-		return Version(s.current.Load()), false, nil
-	}
-	conds := tx.expects
-	for _, k := range tx.readOrder {
-		conds = append(conds, condition{key: k, version: tx.reads[k], fromRead: true})
-	}
-	res := s.submit(ctx, &request{conds: conds, ops: tx.ops})
-	if res.err != nil {
-		return 0, false, res.err
-	}
-	if res.failures == nil {
-		return res.version, false, nil
-	}
-	for _, f := range res.failures {
-		if f.cond.fromRead {
-			return 0, true, conflictError(res.failures)
-		}
-	}
-	return 0, false, conflictError(res.failures)
+	return s.txns.Update(ctx, fn)
 }
 
 // View runs fn with a read-only snapshot; see Reader.View.
@@ -148,38 +100,237 @@ func (s *Store) View(ctx context.Context, fn func(tx Txn) error) error {
 		return err
 	}
 	defer s.exit()
-	tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: time.Now(), readOnly: true}
+	return s.txns.View(ctx, fn)
+}
+
+// storeBackend runs the transaction engine on a Store: snapshots are
+// Badger read transactions, commits go through the committer.
+type storeBackend struct{ s *Store }
+
+func (b storeBackend) Snapshot(ctx context.Context) (TxnSnapshot, error) {
+	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(b.s.current.Load()), now: time.Now()}, nil
+}
+
+func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []TxnOp) (Version, error) {
+	r := &request{conds: make([]condition, len(conds)), ops: make([]writeOp, len(ops))}
+	for i, c := range conds {
+		r.conds[i] = condition{key: c.Key, version: c.Version}
+	}
+	for i, op := range ops {
+		// The engine owns op.Value and keeps it unchanged until Commit
+		// returns.
+		r.ops[i] = writeOp{key: op.Key, value: op.Value, del: op.Delete, ttl: op.TTL}
+	}
+	res := b.s.submit(ctx, r)
+	if res.failures != nil {
+		return 0, conflictError(res.failures)
+	}
+	return res.version, res.err
+}
+
+// storeSnapshot is a Badger read transaction. Expiry is judged at the time
+// it was taken.
+type storeSnapshot struct {
+	txn     *badger.Txn
+	version Version
+	now     time.Time
+}
+
+func (sn *storeSnapshot) Get(key string) (Entry, error) { return getLatest(sn.txn, key, sn.now) }
+func (sn *storeSnapshot) Version() (Version, error)     { return sn.version, nil }
+func (sn *storeSnapshot) Now() time.Time                { return sn.now }
+func (sn *storeSnapshot) Close()                        { sn.txn.Discard() }
+
+// The transaction engine, shared by every backend.
+
+// TxnBackend is what a KV implementation supplies to run Update and View on
+// the shared TxnEngine: reads at one snapshot, and a commit of buffered
+// writes under conditions. The engine does the rest: the buffer (a
+// transaction reads its own writes first), the read set, Expect, input
+// checks against the backend's Limits, and the rerun loop with its progress
+// guarantee.
+type TxnBackend interface {
+	// Snapshot begins one run of a transaction's function: a read view
+	// of the store at one version.
+	Snapshot(ctx context.Context) (TxnSnapshot, error)
+
+	// Commit writes ops atomically under one new version if every
+	// condition holds (a key at the given version; version 0: absent or
+	// expired), in the order given, and returns that version. If a
+	// condition fails it writes nothing and returns a *ConflictError
+	// listing every failed condition with the key's current entry. With
+	// conditions and no ops it only checks them. Deleting an absent key is
+	// not an error. Inputs have been checked against the backend's limits.
+	Commit(ctx context.Context, conds []TxnCondition, ops []TxnOp) (Version, error)
+}
+
+// TxnSnapshot is a read view at one version of a store, used by one run of
+// a transaction's function. It is used by one goroutine at a time.
+type TxnSnapshot interface {
+	// Get returns the live entry of key at the snapshot, or an error
+	// matching ErrNotFound if it is absent or expired at Now.
+	Get(key string) (Entry, error)
+	// Version returns the version the snapshot reads at. A backend may
+	// fix it on the first call.
+	Version() (Version, error)
+	// Now is the time expiry is judged at.
+	Now() time.Time
+	// Close releases the snapshot.
+	Close()
+}
+
+// TxnCondition is a condition of a commit: Key is at Version (0: absent).
+type TxnCondition struct {
+	Key     string
+	Version Version
+}
+
+// TxnOp is a buffered write: a put of Value with an optional TTL, or a
+// delete.
+type TxnOp struct {
+	Key    string
+	Value  []byte
+	TTL    time.Duration
+	Delete bool
+}
+
+// TxnEngine runs Update and View for a backend. It is safe for concurrent
+// use; make one per KV value, since its progress guarantee (see Update)
+// orders the transactions that share it.
+type TxnEngine struct {
+	backend     TxnBackend
+	limits      Limits
+	maxAttempts int
+	gate        *txnengine.Gate
+}
+
+// TxnEngineOptions configure a TxnEngine.
+type TxnEngineOptions struct {
+	// Limits are the backend's; the engine checks every key, value, TTL
+	// and the size of every transaction against them before Commit.
+	Limits Limits
+	// MaxAttempts bounds how often Update runs its function when keys it
+	// read keep changing under it. Default (0): 64.
+	MaxAttempts int
+}
+
+// NewTxnEngine returns the engine for backend.
+func NewTxnEngine(backend TxnBackend, opts TxnEngineOptions) *TxnEngine {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = maxTxnAttempts
+	}
+	return &TxnEngine{backend: backend, limits: opts.Limits, maxAttempts: opts.MaxAttempts, gate: txnengine.NewGate()}
+}
+
+// Update runs fn in a read-write transaction and commits its writes with
+// the versions it read as conditions; see Writer.Update.
+//
+// A run whose reads changed before the commit is run again; after a few
+// lost races the transaction takes a turn among this engine's Updates in
+// which they cannot beat it (txnengine.Gate), so that under contention
+// every Update commits instead of giving up.
+func (e *TxnEngine) Update(ctx context.Context, fn func(tx Txn) error) (Version, error) {
+	var v Version
+	runs, gaveUp, err := e.gate.Loop(ctx, e.maxAttempts, func() (rerun bool, err error) {
+		v, rerun, err = e.attempt(ctx, fn)
+		return rerun, err
+	})
+	if gaveUp {
+		return 0, fmt.Errorf("vkv: transaction gave up after %d attempts: %w", runs, err)
+	}
+	return v, err
+}
+
+// attempt runs fn once on a new snapshot and commits. rerun is true when
+// the commit failed on a key fn read, at the version it read.
+func (e *TxnEngine) attempt(ctx context.Context, fn func(tx Txn) error) (v Version, rerun bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
+	snap, err := e.backend.Snapshot(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	tx := &engineTxn{e: e, ctx: ctx, snap: snap}
+	err = fn(tx)
+	tx.finish()
+	if err != nil {
+		return 0, false, err
+	}
+	if len(tx.ops) == 0 && len(tx.expects) == 0 {
+		// Nothing to write and nothing to check: the reads came from
+		// one snapshot and need no commit.
+		return tx.version, false, tx.versionErr
+	}
+	conds := tx.expects
+	for _, k := range tx.readOrder {
+		conds = append(conds, TxnCondition{Key: k, Version: tx.reads[k]})
+	}
+	v, err = e.backend.Commit(ctx, conds, tx.ops)
+	var ce *ConflictError
+	if !errors.As(err, &ce) {
+		return v, false, err
+	}
+	// A failed condition at the version fn read means fn saw an old
+	// value: run it again. One of Expect's alone is final.
+	for _, c := range ce.Conflicts {
+		if rv, ok := tx.reads[c.Key]; ok && rv == c.Expected {
+			return 0, true, err
+		}
+	}
+	return 0, false, err
+}
+
+// View runs fn with a read-only snapshot; see Reader.View.
+func (e *TxnEngine) View(ctx context.Context, fn func(tx Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	snap, err := e.backend.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	tx := &engineTxn{e: e, ctx: ctx, snap: snap, readOnly: true}
 	defer tx.finish()
 	return fn(tx)
 }
 
-// storeTxn is the Txn of a Store: reads from a Badger snapshot, buffers
-// writes, and records the versions it read as conditions of its commit.
-type storeTxn struct {
-	s        *Store
+// engineTxn is the Txn of one run: reads from a snapshot, buffers writes,
+// and records the versions it read as conditions of its commit.
+type engineTxn struct {
+	e        *TxnEngine
 	ctx      context.Context
-	snap     *badger.Txn
-	now      time.Time
+	snap     TxnSnapshot
 	readOnly bool
 	done     bool
 
+	// version is the snapshot's version, taken by finish for a
+	// transaction that commits nothing.
+	version    Version
+	versionErr error
+
 	reads     map[string]Version
 	readOrder []string
-	expects   []condition
-	ops       []writeOp
+	expects   []TxnCondition
+	ops       []TxnOp
 	opIndex   map[string]int
 }
 
-var _ Txn = (*storeTxn)(nil)
+var _ Txn = (*engineTxn)(nil)
 
-func (t *storeTxn) finish() {
-	if !t.done {
-		t.done = true
-		t.snap.Discard()
+// finish ends the run: later calls get ErrTxnDone.
+func (t *engineTxn) finish() {
+	if t.done {
+		return
 	}
+	t.done = true
+	if !t.readOnly && len(t.ops) == 0 && len(t.expects) == 0 {
+		t.version, t.versionErr = t.snap.Version()
+	}
+	t.snap.Close()
 }
 
-func (t *storeTxn) usable(write bool) error {
+func (t *engineTxn) usable(write bool) error {
 	if t.done {
 		return ErrTxnDone
 	}
@@ -191,25 +342,25 @@ func (t *storeTxn) usable(write bool) error {
 
 // Get returns key as the transaction sees it. An entry written by this
 // transaction has Version 0 until the commit gives it one.
-func (t *storeTxn) Get(key string) (Entry, error) {
+func (t *engineTxn) Get(key string) (Entry, error) {
 	if err := t.usable(false); err != nil {
 		return Entry{}, err
 	}
-	if err := t.s.checkKey(key); err != nil {
+	if err := t.e.limits.CheckKey(key); err != nil {
 		return Entry{}, err
 	}
 	if i, ok := t.opIndex[key]; ok {
 		op := t.ops[i]
-		if op.del {
+		if op.Delete {
 			return Entry{}, ErrNotFound
 		}
-		e := Entry{Key: key, Value: append([]byte{}, op.value...)}
-		if op.ttl > 0 {
-			e.ExpiresAt = t.now.Add(op.ttl)
+		e := Entry{Key: key, Value: append([]byte{}, op.Value...)}
+		if op.TTL > 0 {
+			e.ExpiresAt = t.snap.Now().Add(op.TTL)
 		}
 		return e, nil
 	}
-	e, err := getLatest(t.snap, key, t.now)
+	e, err := t.snap.Get(key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Entry{}, err
 	}
@@ -225,56 +376,66 @@ func (t *storeTxn) Get(key string) (Entry, error) {
 	return e, err
 }
 
-func (t *storeTxn) add(op writeOp) error {
-	if i, ok := t.opIndex[op.key]; ok {
+func (t *engineTxn) add(op TxnOp) error {
+	if i, ok := t.opIndex[op.Key]; ok {
 		t.ops[i] = op
 		return nil
 	}
-	if len(t.ops) >= t.s.opts.MaxTxnOps {
-		return &LimitError{Err: ErrTxnTooLarge, Size: len(t.ops) + 1, Limit: t.s.opts.MaxTxnOps}
+	if err := t.e.limits.CheckTxnOps(len(t.ops) + 1); err != nil {
+		return err
 	}
 	if t.opIndex == nil {
 		t.opIndex = make(map[string]int)
 	}
-	t.opIndex[op.key] = len(t.ops)
+	t.opIndex[op.Key] = len(t.ops)
 	t.ops = append(t.ops, op)
 	return nil
 }
 
 // Put buffers a write of value to key.
-func (t *storeTxn) Put(key string, value []byte, opts ...WriteOption) error {
+func (t *engineTxn) Put(key string, value []byte, opts ...WriteOption) error {
 	if err := t.usable(true); err != nil {
 		return err
 	}
-	op, err := t.s.newPut(key, value, opts)
-	if err != nil {
+	if err := t.e.limits.CheckKey(key); err != nil {
 		return err
 	}
-	return t.add(op)
+	if err := t.e.limits.CheckValue(key, value); err != nil {
+		return err
+	}
+	var ttl time.Duration
+	if len(opts) > 0 {
+		ttl = NewWriteOptions(opts...).TTL
+		if err := CheckTTL(ttl); err != nil {
+			return err
+		}
+	}
+	// Copy: the caller may reuse value once Put returns.
+	return t.add(TxnOp{Key: key, Value: append(make([]byte, 0, len(value)), value...), TTL: ttl})
 }
 
 // Delete buffers a delete of key.
-func (t *storeTxn) Delete(key string) error {
+func (t *engineTxn) Delete(key string) error {
 	if err := t.usable(true); err != nil {
 		return err
 	}
-	if err := t.s.checkKey(key); err != nil {
+	if err := t.e.limits.CheckKey(key); err != nil {
 		return err
 	}
-	return t.add(writeOp{key: key, del: true})
+	return t.add(TxnOp{Key: key, Delete: true})
 }
 
 // Expect adds the condition that key is at version v at commit.
-func (t *storeTxn) Expect(key string, v Version) error {
+func (t *engineTxn) Expect(key string, v Version) error {
 	if err := t.usable(true); err != nil {
 		return err
 	}
-	if err := t.s.checkKey(key); err != nil {
+	if err := t.e.limits.CheckKey(key); err != nil {
 		return err
 	}
-	if len(t.expects) >= t.s.opts.MaxTxnOps {
-		return &LimitError{Err: ErrTxnTooLarge, Size: len(t.expects) + 1, Limit: t.s.opts.MaxTxnOps}
+	if err := t.e.limits.CheckTxnOps(len(t.expects) + 1); err != nil {
+		return err
 	}
-	t.expects = append(t.expects, condition{key: key, version: v})
+	t.expects = append(t.expects, TxnCondition{Key: key, Version: v})
 	return nil
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
-	"github.com/vkvstore/vkv/internal/txnengine"
 )
 
 // maxURLKey is the longest key the client sends in a URL: longer keys cannot
@@ -37,7 +36,7 @@ type Client struct {
 	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
 	token     string
 	attempts  int
-	gate      *txnengine.Gate // orders this client's Updates under contention
+	txns      *vkv.TxnEngine // runs Update and View
 	closed    atomic.Bool
 	watchIdle time.Duration // see WithWatchIdleTimeout
 	watches   watchSet      // watches in progress, ended by Close
@@ -104,7 +103,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		}},
 		transport: tr,
 		attempts:  64,
-		gate:      txnengine.NewGate(),
+
 		watchIdle: DefaultWatchIdleTimeout,
 	}
 	for _, o := range opts {
@@ -112,6 +111,12 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 			o(c)
 		}
 	}
+	c.txns = vkv.NewTxnEngine(clientBackend{c}, vkv.TxnEngineOptions{
+		// The server checks its own limits; a key longer than a URL can
+		// carry is refused here, before it is put in one.
+		Limits:      vkv.Limits{MaxKeySize: maxURLKey},
+		MaxAttempts: c.attempts,
+	})
 	return c, nil
 }
 

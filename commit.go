@@ -93,6 +93,9 @@ type result struct {
 	version  Version
 	err      error
 	failures []failure
+	// written is the latest entry of the request's last put, without its
+	// value: what WriteOptions.Written reports.
+	written keys.Record
 }
 
 // conflictError turns failures into a *ConflictError.
@@ -609,7 +612,13 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 		return result{err: err}
 	}
 	b.next = v
-	return result{version: Version(v)}
+	res := result{version: Version(v)}
+	if last := r.ops[len(r.ops)-1]; !last.del {
+		st, _ := ss.lookup(last.key)
+		res.written = st.rec
+		res.written.Value = nil
+	}
+	return res
 }
 
 // writes reports whether r writes key.

@@ -144,6 +144,13 @@ type WriteOptions struct {
 	// TTL, if positive, makes the written key expire that long after the
 	// write is committed.
 	TTL time.Duration
+
+	// Written, if set, receives the entry a successful Put or
+	// CompareAndSwap made, without its value: Key, Version, CreateVersion
+	// (equal to Version when the write created the key) and ExpiresAt. It
+	// is left alone when the write fails, and ignored by Txn.Put (the
+	// transaction's version is what Update returns).
+	Written *Entry
 }
 
 // WriteOption sets one field of WriteOptions.
@@ -159,6 +166,14 @@ const MaxTTL = 100 * 365 * 24 * time.Hour
 // expiry.
 func WithTTL(d time.Duration) WriteOption {
 	return func(o *WriteOptions) { o.TTL = d }
+}
+
+// Written makes a successful Put or CompareAndSwap store the entry it made
+// (without its value) in *e, so that a caller learns, from the same call,
+// whether the write created the key (e.CreateVersion == e.Version) and when
+// it expires; see WriteOptions.Written.
+func Written(e *Entry) WriteOption {
+	return func(o *WriteOptions) { o.Written = e }
 }
 
 // NewWriteOptions applies opts in order and returns the result.

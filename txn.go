@@ -16,24 +16,40 @@ const maxTxnAttempts = 64
 
 func (s *Store) checkKey(key string) error { return s.Limits().CheckKey(key) }
 
-func (s *Store) newPut(key string, value []byte, opts []WriteOption) (writeOp, error) {
+func (s *Store) newPut(key string, value []byte, opts []WriteOption) (writeOp, *Entry, error) {
 	l := s.Limits()
 	if err := l.CheckKey(key); err != nil {
-		return writeOp{}, err
+		return writeOp{}, nil, err
 	}
 	if err := l.CheckValue(key, value); err != nil {
-		return writeOp{}, err
+		return writeOp{}, nil, err
 	}
-	var ttl time.Duration
+	var wo WriteOptions
 	if len(opts) > 0 {
-		ttl = NewWriteOptions(opts...).TTL
-		if err := CheckTTL(ttl); err != nil {
-			return writeOp{}, err
+		wo = NewWriteOptions(opts...)
+		if err := CheckTTL(wo.TTL); err != nil {
+			return writeOp{}, nil, err
 		}
 	}
 	// Copy: the caller may reuse value once the call returns, and the
 	// committer holds it until the commit.
-	return writeOp{key: key, value: append(make([]byte, 0, len(value)), value...), ttl: ttl}, nil
+	return writeOp{key: key, value: append(make([]byte, 0, len(value)), value...), ttl: wo.TTL}, wo.Written, nil
+}
+
+// put runs a request whose one op is the put of key, and fills written.
+func (s *Store) put(ctx context.Context, r *request, written *Entry) (Version, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.exit()
+	res := s.submit(ctx, r)
+	if res.failures != nil {
+		return 0, conflictError(res.failures)
+	}
+	if res.err == nil && written != nil {
+		*written = recordEntry(r.ops[0].key, res.written)
+	}
+	return res.version, res.err
 }
 
 // write runs a single-key request.
@@ -51,21 +67,21 @@ func (s *Store) write(ctx context.Context, r *request) (Version, error) {
 
 // Put writes value to key unconditionally and returns the new version.
 func (s *Store) Put(ctx context.Context, key string, value []byte, opts ...WriteOption) (Version, error) {
-	op, err := s.newPut(key, value, opts)
+	op, written, err := s.newPut(key, value, opts)
 	if err != nil {
 		return 0, err
 	}
-	return s.write(ctx, &request{ops: []writeOp{op}})
+	return s.put(ctx, &request{ops: []writeOp{op}}, written)
 }
 
 // CompareAndSwap writes value to key if the key is at version expected (0:
 // absent) and returns the new version, or a *ConflictError.
 func (s *Store) CompareAndSwap(ctx context.Context, key string, expected Version, value []byte, opts ...WriteOption) (Version, error) {
-	op, err := s.newPut(key, value, opts)
+	op, written, err := s.newPut(key, value, opts)
 	if err != nil {
 		return 0, err
 	}
-	return s.write(ctx, &request{conds: []condition{{key: key, version: expected}}, ops: []writeOp{op}})
+	return s.put(ctx, &request{conds: []condition{{key: key, version: expected}}, ops: []writeOp{op}}, written)
 }
 
 // Delete removes key and returns the version of the delete, or ErrNotFound.

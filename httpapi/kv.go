@@ -146,15 +146,20 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 	var (
 		v       vkv.Version
 		created bool
+		written vkv.Entry // filled by a KV that supports vkv.Written
 	)
 	switch kind, expected, viaHeader := conds.kind(); kind {
 	case condNone:
-		v, err = h.kv.Put(ctx, key, body, opts...)
+		v, err = h.kv.Put(ctx, key, body, append(opts, vkv.Written(&written))...)
 		if err == nil {
-			created = h.createdAt(ctx, key, v)
+			if written.Version == v {
+				created = written.CreateVersion == v
+			} else {
+				created = h.createdAt(ctx, key, v)
+			}
 		}
 	case condVersion:
-		v, err = h.kv.CompareAndSwap(ctx, key, expected, body, opts...)
+		v, err = h.kv.CompareAndSwap(ctx, key, expected, body, append(opts, vkv.Written(&written))...)
 		if err != nil && viaHeader {
 			err = asPrecondition(err)
 		}
@@ -180,13 +185,18 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	w.Header().Set("ETag", v.ETag())
-	w.Header().Set(HeaderVersion, v.String())
+	if written.Version == v {
+		setEntryHeaders(w, &written)
+	} else {
+		w.Header().Set("ETag", v.ETag())
+		w.Header().Set(HeaderVersion, v.String())
+	}
 	writeJSON(w, status, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
 }
 
-// createdAt reports whether the write of key at version v created it. A
-// failed read reports false (200 rather than 201).
+// createdAt reports whether the write of key at version v created it, for
+// a KV that does not fill vkv.Written. A failed read reports false (200
+// rather than 201).
 func (h *handler) createdAt(ctx context.Context, key string, v vkv.Version) bool {
 	e, err := h.kv.GetAt(ctx, key, v)
 	return err == nil && e.Version == v && e.CreateVersion == v

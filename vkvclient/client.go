@@ -228,6 +228,23 @@ func checkKey(key string) error {
 	return nil
 }
 
+// parseEntryHeaders sets e's CreateVersion and ExpiresAt from the headers
+// that carry them, when present.
+func parseEntryHeaders(e *vkv.Entry, h http.Header) error {
+	var err error
+	if s := h.Get(httpapi.HeaderCreateVersion); s != "" {
+		if e.CreateVersion, err = vkv.ParseVersion(s); err != nil {
+			return fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderCreateVersion, err)
+		}
+	}
+	if s := h.Get(httpapi.HeaderExpiresAt); s != "" {
+		if e.ExpiresAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderExpiresAt, err)
+		}
+	}
+	return nil
+}
+
 // entryFromResponse builds the entry of key from a GET response.
 func entryFromResponse(key string, resp *http.Response) (vkv.Entry, error) {
 	e := vkv.Entry{Key: key}
@@ -235,15 +252,8 @@ func entryFromResponse(key string, resp *http.Response) (vkv.Entry, error) {
 	if e.Version, err = vkv.ParseVersion(resp.Header.Get(httpapi.HeaderVersion)); err != nil {
 		return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderVersion, err)
 	}
-	if s := resp.Header.Get(httpapi.HeaderCreateVersion); s != "" {
-		if e.CreateVersion, err = vkv.ParseVersion(s); err != nil {
-			return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderCreateVersion, err)
-		}
-	}
-	if s := resp.Header.Get(httpapi.HeaderExpiresAt); s != "" {
-		if e.ExpiresAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderExpiresAt, err)
-		}
+	if err := parseEntryHeaders(&e, resp.Header); err != nil {
+		return vkv.Entry{}, err
 	}
 	if e.Value, err = io.ReadAll(resp.Body); err != nil {
 		return vkv.Entry{}, fmt.Errorf("vkvclient: reading the value of %q: %w", key, err)
@@ -393,7 +403,28 @@ func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Ve
 	if err := decodeJSON(resp, &res); err != nil {
 		return 0, err
 	}
+	if w := vkv.NewWriteOptions(opts...).Written; w != nil && method == http.MethodPut {
+		e, err := writtenEntry(key, res.Version, resp)
+		if err != nil {
+			return 0, err
+		}
+		*w = e
+	}
 	return res.Version, nil
+}
+
+// writtenEntry builds what vkv.Written reports from a PUT response: the
+// entry headers the server sends, or, from an older server, what the status
+// says (201: the write created the key).
+func writtenEntry(key string, v vkv.Version, resp *http.Response) (vkv.Entry, error) {
+	e := vkv.Entry{Key: key, Version: v}
+	if resp.Header.Get(httpapi.HeaderCreateVersion) == "" && resp.StatusCode == http.StatusCreated {
+		e.CreateVersion = v
+	}
+	if err := parseEntryHeaders(&e, resp.Header); err != nil {
+		return vkv.Entry{}, err
+	}
+	return e, nil
 }
 
 // Put writes value to key unconditionally.

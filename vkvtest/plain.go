@@ -20,6 +20,7 @@ var plainCases = []testCase{
 	{"BinaryValue", testBinaryValue},
 	{"Keys", testKeys},
 	{"ValueOwnership", testValueOwnership},
+	{"Written", testWritten},
 }
 
 func testGetMissing(t *testing.T, kv vkv.KV) {

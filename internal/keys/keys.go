@@ -50,11 +50,6 @@ func LatestKey(key string) []byte {
 	return b
 }
 
-// AppendLatest appends the latest-entry key of key to dst.
-func AppendLatest(dst []byte, key string) []byte {
-	return append(append(dst, SpaceLatest), key...)
-}
-
 // UserKeyOfLatest returns the user key of a latest-entry key.
 func UserKeyOfLatest(k []byte) (string, error) {
 	if len(k) < 1 || k[0] != SpaceLatest {

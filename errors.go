@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vkvstore/vkv/internal/keys"
 )
 
 // Sentinel errors. Match them with errors.Is; the store wraps them in the
@@ -59,9 +61,14 @@ var (
 	// this process) has the directory open.
 	ErrLocked = errors.New("vkv: directory in use by another store")
 
-	// ErrCorrupt is returned by Open when a data file of the store is
-	// damaged. The store refuses to open rather than serve what is left.
-	ErrCorrupt = errors.New("vkv: store files are corrupt")
+	// ErrCorrupt is matched by the error of Open when a data file of the
+	// store is damaged (the store refuses to open rather than serve what is
+	// left), and by the error of any read, watch or write that meets stored
+	// data that does not decode: Get, GetAt, List, History, View, Watch,
+	// Compact, and the writes whose keys the committer reads. It is the
+	// sentinel of the internal layout package itself, so corruption found at
+	// any depth matches it.
+	ErrCorrupt = keys.ErrCorrupt
 
 	// ErrInsufficientStorage is returned by writes, and by Open, when the
 	// file system holding the store has less free space than

@@ -2,6 +2,7 @@ package vkv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -125,6 +126,11 @@ func (s *Store) readChanges(ctx context.Context, prefix string, cursor uint64) (
 				continue
 			}
 			item, err := txn.Get(keys.HistoryKey(c.Key, v))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				// Compaction deletes history only below the mark, checked
+				// above: a change without its history entry is damage.
+				err = fmt.Errorf("%w: no history entry for the change", ErrCorrupt)
+			}
 			if err != nil {
 				return nil, cursor, fmt.Errorf("vkv: history of %q at %d: %w", c.Key, v, err)
 			}

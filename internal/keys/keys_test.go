@@ -56,6 +56,11 @@ func TestMalformed(t *testing.T) {
 	if _, err := UserKeyOfLatest([]byte("hab")); !errors.Is(err, ErrMalformed) {
 		t.Errorf("UserKeyOfLatest of a history key: %v, want ErrMalformed", err)
 	}
+	// A malformed key was read from the store: it is corruption, and vkv
+	// exports ErrCorrupt as its own sentinel.
+	if !errors.Is(ErrMalformed, ErrCorrupt) {
+		t.Errorf("errors.Is(ErrMalformed, ErrCorrupt) = false, want true")
+	}
 	for _, b := range [][]byte{{}, make([]byte, RecordHeader-1), append([]byte{2}, make([]byte, RecordHeader)...)} {
 		if _, err := DecodeRecord(b); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("DecodeRecord(%q) = %v, want ErrCorrupt", b, err)

@@ -137,19 +137,29 @@ func (e *ConflictError) Error() string {
 // Is reports whether target is ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// CompactedError reports a read at a version older than the kept history.
+// CompactedError reports a read at a version older than the kept history:
+// a GetAt below the oldest kept version, or a Watch whose changes after its
+// from (or after the point it reached) are no longer all kept.
 // errors.Is(err, ErrCompacted) holds.
 type CompactedError struct {
-	// Key is the key read, or "" for a read of the change log.
+	// Key is the key read, or "" for a watch (a read of the change log).
 	Key string
-	// Requested is the version asked for.
+	// Requested is the version asked for: GetAt's version, or the version
+	// after which a watch needed the changes.
 	Requested Version
-	// Oldest is the oldest version the store can still answer for.
+	// Oldest is the oldest readable version: the oldest version GetAt
+	// answers for (OldestVersion when the error was made), whose change is
+	// also the oldest a watch can deliver. The lowest from a Watch accepts
+	// is therefore Oldest-1.
 	Oldest Version
 }
 
 // Error says which version was asked for and which is the oldest kept.
 func (e *CompactedError) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("vkv: the changes after version %d are compacted; oldest kept version is %d (watch from %d or later)",
+			e.Requested, e.Oldest, max(e.Oldest, 1)-1)
+	}
 	return fmt.Sprintf("vkv: version %d of key %q is compacted; oldest kept version is %d", e.Requested, e.Key, e.Oldest)
 }
 

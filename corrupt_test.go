@@ -43,6 +43,8 @@ type corruptResult struct {
 	Errors  int
 	Missing []string // ErrNotFound for a key that was written
 	Wrong   []string
+	// NotCorrupt samples read errors that do not match vkv.ErrCorrupt.
+	NotCorrupt []string
 }
 
 // TestCorruptionChild runs in a child process: it opens the store in
@@ -66,6 +68,9 @@ func TestCorruptionChild(t *testing.T) {
 				res.Missing = append(res.Missing, k)
 			case err != nil:
 				res.Errors++
+				if !errors.Is(err, vkv.ErrCorrupt) && len(res.NotCorrupt) < 3 {
+					res.NotCorrupt = append(res.NotCorrupt, err.Error())
+				}
 			case string(e.Value) != string(corruptValue(k, big)):
 				res.Wrong = append(res.Wrong, k)
 			default:
@@ -221,6 +226,9 @@ func TestCorruption(t *testing.T) {
 			}
 			if tc.opens && res.OK != corruptKeys {
 				t.Fatalf("after a crash-like state: %d of %d reads right, %d errors", res.OK, corruptKeys, res.Errors)
+			}
+			if len(res.NotCorrupt) > 0 {
+				t.Errorf("read errors that do not match vkv.ErrCorrupt, e.g. %q", res.NotCorrupt)
 			}
 			if res.OpenErr != "" {
 				t.Logf("Open refused: %.200s", res.OpenErr)

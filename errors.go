@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vkvstore/vkv/internal/keys"
 )
 
 // Sentinel errors. Match them with errors.Is; the store wraps them in the
@@ -59,9 +61,14 @@ var (
 	// this process) has the directory open.
 	ErrLocked = errors.New("vkv: directory in use by another store")
 
-	// ErrCorrupt is returned by Open when a data file of the store is
-	// damaged. The store refuses to open rather than serve what is left.
-	ErrCorrupt = errors.New("vkv: store files are corrupt")
+	// ErrCorrupt is matched by the error of Open when a data file of the
+	// store is damaged (the store refuses to open rather than serve what is
+	// left), and by the error of any read, watch or write that meets stored
+	// data that does not decode: Get, GetAt, List, History, View, Watch,
+	// Compact, and the writes whose keys the committer reads. It is the
+	// sentinel of the internal layout package itself, so corruption found at
+	// any depth matches it.
+	ErrCorrupt = keys.ErrCorrupt
 
 	// ErrInsufficientStorage is returned by writes, and by Open, when the
 	// file system holding the store has less free space than
@@ -130,19 +137,29 @@ func (e *ConflictError) Error() string {
 // Is reports whether target is ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
-// CompactedError reports a read at a version older than the kept history.
+// CompactedError reports a read at a version older than the kept history:
+// a GetAt below the oldest kept version, or a Watch whose changes after its
+// from (or after the point it reached) are no longer all kept.
 // errors.Is(err, ErrCompacted) holds.
 type CompactedError struct {
-	// Key is the key read, or "" for a read of the change log.
+	// Key is the key read, or "" for a watch (a read of the change log).
 	Key string
-	// Requested is the version asked for.
+	// Requested is the version asked for: GetAt's version, or the version
+	// after which a watch needed the changes.
 	Requested Version
-	// Oldest is the oldest version the store can still answer for.
+	// Oldest is the oldest readable version: the oldest version GetAt
+	// answers for (OldestVersion when the error was made), whose change is
+	// also the oldest a watch can deliver. The lowest from a Watch accepts
+	// is therefore Oldest-1.
 	Oldest Version
 }
 
 // Error says which version was asked for and which is the oldest kept.
 func (e *CompactedError) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("vkv: the changes after version %d are compacted; oldest kept version is %d (watch from %d or later)",
+			e.Requested, e.Oldest, max(e.Oldest, 1)-1)
+	}
 	return fmt.Sprintf("vkv: version %d of key %q is compacted; oldest kept version is %d", e.Requested, e.Key, e.Oldest)
 }
 

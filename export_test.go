@@ -1,8 +1,6 @@
 package vkv
 
 import (
-	"context"
-
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -10,9 +8,6 @@ import (
 
 // BadgerOf returns the Badger database under s.
 func BadgerOf(s *Store) *badger.DB { return s.db }
-
-// CompactNow runs one history compaction pass.
-func CompactNow(s *Store) error { return s.Compact(context.Background()) }
 
 // BadgerOptions returns the Badger options Open would use for dir and o, so
 // that benchmarks can run raw Badger with the very same settings.

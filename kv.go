@@ -24,7 +24,8 @@ type Entry struct {
 	// ExpiresAt is when the entry expires; the zero Time means never.
 	ExpiresAt time.Time
 	// Deleted marks a tombstone: the entry records a delete (or the expiry of
-	// the key) at Version. Only History returns tombstones.
+	// the key) at Version. History and Watch return tombstones; Get, GetAt,
+	// List and Txn.Get never do.
 	Deleted bool
 }
 

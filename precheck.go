@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -120,7 +121,9 @@ func writeClean(dir string, v uint64) error {
 // is corruption if the store was closed cleanly (clean is true: a clean
 // Close leaves no debris), or if it is neither newer than every listed table
 // nor recorded as deleted. A listed table missing from disk, or a missing
-// MANIFEST beside tables, is corruption too.
+// MANIFEST beside tables, is corruption too, and so is a MANIFEST that does
+// not replay (see manifestError). The checks are skipped only for a store
+// that has no MANIFEST and no tables yet (nil map, nil error).
 func checkManifest(dir string, bo badger.Options, clean bool) (map[uint64]bool, error) {
 	onDisk := map[uint64]bool{}
 	entries, err := os.ReadDir(dir)
@@ -149,11 +152,11 @@ func checkManifest(dir string, bo badger.Options, clean bool) (map[uint64]bool, 
 	defer f.Close()
 	m, _, err := badger.ReplayManifestFile(f, bo.ExternalMagicVersion, bo)
 	if err != nil {
-		return nil, nil // Badger reports it when it opens the same file.
+		return nil, manifestError(dir, err)
 	}
 	deleted, err := manifestDeletions(path)
 	if err != nil {
-		return nil, nil
+		return nil, manifestError(dir, err)
 	}
 	listed := make(map[uint64]bool, len(m.Tables))
 	var maxListed uint64
@@ -173,6 +176,25 @@ func checkManifest(dir string, bo badger.Options, clean bool) (map[uint64]bool, 
 		}
 	}
 	return listed, nil
+}
+
+// manifestError is the error of Open for a MANIFEST that does not replay.
+// Badger replays it with the same function when it opens (manifest.go:158
+// helpOpenOrCreateManifestFile), so it would refuse the store too; refusing
+// here says why in vkv's terms instead of passing the checks silently.
+//
+// A MANIFEST of another Badger format or external magic version
+// (ReplayManifestFile, manifest.go:367-379) is a store of another program
+// version, and a failed read an I/O error: neither is ErrCorrupt. Anything
+// else (bad magic, a change set whose checksum, length or content is wrong,
+// manifest.go:357-423) is damage and matches ErrCorrupt.
+func manifestError(dir string, err error) error {
+	var pe *fs.PathError
+	msg := err.Error()
+	if errors.As(err, &pe) || strings.Contains(msg, "unsupported version") || strings.Contains(msg, "external magic number") {
+		return fmt.Errorf("vkv: open %s: %s: %w", dir, badger.ManifestFilename, err)
+	}
+	return fmt.Errorf("%w: %s does not replay: %v", ErrCorrupt, badger.ManifestFilename, err)
 }
 
 // manifestDeletions returns the tables whose deletion the MANIFEST records.
@@ -199,7 +221,7 @@ func manifestDeletions(path string) (map[uint64]bool, error) {
 		}
 		var cs pb.ManifestChangeSet
 		if err := proto.Unmarshal(data, &cs); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		for _, c := range cs.Changes {
 			if c.Op == pb.ManifestChange_DELETE {

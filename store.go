@@ -482,7 +482,11 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 	// visible, so a reader may have seen a version above it; the snapshot's
 	// change log has the last word.
 	if uint64(v) > s.current.Load() {
-		if newest, err := newestVersion(txn); err != nil || uint64(v) > newest {
+		newest, err := newestVersion(txn)
+		if err != nil {
+			return Entry{}, err
+		}
+		if uint64(v) > newest {
 			return Entry{}, fmt.Errorf("%w: %d (newest is %d)", ErrFutureVersion, v, max(newest, s.current.Load()))
 		}
 	}

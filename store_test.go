@@ -81,8 +81,8 @@ func TestVersionNeverReused(t *testing.T) {
 		v, err = s.Update(ctx, func(tx vkv.Txn) error { return tx.Delete("never-existed") })
 		record(v, err, fmt.Sprintf("round %d no-op Update", round))
 		last = v
-		if err := vkv.CompactNow(s); err != nil {
-			t.Fatalf("CompactNow: %v", err)
+		if err := s.Compact(ctx); err != nil {
+			t.Fatalf("Compact: %v", err)
 		}
 		if err := vkv.BadgerOf(s).Flatten(2); err != nil {
 			t.Fatalf("Flatten: %v", err)
@@ -239,7 +239,7 @@ func TestHistoryRetention(t *testing.T) {
 		}
 		model = append(model, next)
 	}
-	if err := vkv.CompactNow(s); err != nil {
+	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check := func(s *vkv.Store) {

@@ -2,6 +2,7 @@ package vkv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -25,9 +26,9 @@ type Watcher interface {
 	// The sequence ends when ctx is done (with ctx's error), when the store
 	// closes (ErrClosed), or when the watcher falls so far behind that the
 	// changes it has not seen were compacted away (*CompactedError, whose
-	// Oldest is the lowest from that Watch then accepts); a from below the
-	// kept history fails the same way at once. An error is the last value of the
-	// sequence. A watcher reads the change log at its own pace and never
+	// Oldest is the oldest kept version, as for GetAt: the lowest from that
+	// Watch then accepts is Oldest-1); a from below the kept history fails
+	// the same way at once. An error is the last value of the sequence. A watcher reads the change log at its own pace and never
 	// slows writers.
 	Watch(ctx context.Context, prefix string, from Version) iter.Seq2[Entry, error]
 }
@@ -101,7 +102,7 @@ func (s *Store) readChanges(ctx context.Context, prefix string, cursor uint64) (
 	// As in GetAt: the mark is raised before anything is deleted, so a mark
 	// read after the snapshot covers everything the snapshot lacks.
 	if oldest := s.compacted.Load(); cursor+1 < oldest {
-		return nil, cursor, &CompactedError{Requested: Version(cursor), Oldest: Version(oldest - 1)}
+		return nil, cursor, &CompactedError{Requested: Version(cursor), Oldest: Version(oldest)}
 	}
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: []byte{keys.SpaceChange}})
 	defer it.Close()
@@ -125,6 +126,11 @@ func (s *Store) readChanges(ctx context.Context, prefix string, cursor uint64) (
 				continue
 			}
 			item, err := txn.Get(keys.HistoryKey(c.Key, v))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				// Compaction deletes history only below the mark, checked
+				// above: a change without its history entry is damage.
+				err = fmt.Errorf("%w: no history entry for the change", ErrCorrupt)
+			}
 			if err != nil {
 				return nil, cursor, fmt.Errorf("vkv: history of %q at %d: %w", c.Key, v, err)
 			}

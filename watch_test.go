@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,7 +187,8 @@ func collectUntil(t *testing.T, seq func(func(vkv.Entry, error) bool), stopKey s
 }
 
 // TestWatchCompacted: a from below the kept history fails at once with a
-// CompactedError that names the lowest from accepted, and that one works.
+// CompactedError whose Oldest is the oldest kept version, as GetAt's is,
+// and whose message names no key; a watch from Oldest-1 works.
 func TestWatchCompacted(t *testing.T) {
 	s := openStore(t, "", &vkv.Options{InMemory: true, HistoryVersions: 5})
 	ctx := context.Background()
@@ -195,7 +197,7 @@ func TestWatchCompacted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := vkv.CompactNow(s); err != nil {
+	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var ce *vkv.CompactedError
@@ -208,11 +210,24 @@ func TestWatchCompacted(t *testing.T) {
 	if ce == nil {
 		t.Fatal("Watch from 0 after compaction yielded nothing")
 	}
-	if ce.Oldest != 15 {
-		t.Fatalf("CompactedError.Oldest = %d, want 15 (history keeps versions 16 to 20)", ce.Oldest)
+	oldest, err := s.OldestVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, getErr := s.GetAt(ctx, "k", 3)
+	var gce *vkv.CompactedError
+	if !errors.As(getErr, &gce) {
+		t.Fatalf("GetAt below the kept history: %v, want CompactedError", getErr)
+	}
+	want := &vkv.CompactedError{Requested: 0, Oldest: 16}
+	if diff := cmp.Diff(want, ce); diff != "" || oldest != 16 || gce.Oldest != 16 {
+		t.Fatalf("history keeps versions 16 to 20; OldestVersion = %d, GetAt's Oldest = %d, Watch's error (-want +got):\n%s", oldest, gce.Oldest, diff)
+	}
+	if msg := ce.Error(); strings.Contains(msg, `key ""`) || !strings.Contains(msg, "16") {
+		t.Errorf("Watch's CompactedError says %q: it names an empty key or not the oldest version", msg)
 	}
 	var got []vkv.Version
-	for e, err := range s.Watch(ctx, "", ce.Oldest) {
+	for e, err := range s.Watch(ctx, "", ce.Oldest-1) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +237,7 @@ func TestWatchCompacted(t *testing.T) {
 		}
 	}
 	if diff := cmp.Diff([]vkv.Version{16, 17, 18, 19, 20}, got); diff != "" {
-		t.Errorf("Watch from Oldest (-want +got):\n%s", diff)
+		t.Errorf("Watch from Oldest-1 (-want +got):\n%s", diff)
 	}
 }
 

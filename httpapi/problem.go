@@ -179,8 +179,15 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 			set(http.StatusNotFound, nameNotFound, "no such key")
 		}
 	case errors.As(err, &cpe):
-		set(http.StatusGone, nameCompacted, fmt.Sprintf("version %d of key %q is compacted; the oldest kept version is %d", cpe.Requested, cpe.Key, cpe.Oldest))
-		p.Key, p.OldestVersion = &cpe.Key, &cpe.Oldest
+		if cpe.Key == "" {
+			// A watch: the change log names no key.
+			set(http.StatusGone, nameCompacted, fmt.Sprintf("the changes after version %d are compacted; the oldest kept version is %d, so fromVersion must be %d or later",
+				cpe.Requested, cpe.Oldest, max(cpe.Oldest, 1)-1))
+		} else {
+			set(http.StatusGone, nameCompacted, fmt.Sprintf("version %d of key %q is compacted; the oldest kept version is %d", cpe.Requested, cpe.Key, cpe.Oldest))
+			p.Key = &cpe.Key
+		}
+		p.OldestVersion = &cpe.Oldest
 	case errors.As(err, &ke):
 		set(http.StatusBadRequest, nameInvalidKey, fmt.Sprintf("the key is invalid: %s", ke.Reason))
 		p.Key = &ke.Key

@@ -62,13 +62,14 @@ func WithWatchIdleTimeout(d time.Duration) Option {
 // of one transaction share a version, Watch resumes after the last version
 // of which it has seen events minus one, with Last-Event-ID, and skips the
 // events of that last version it already delivered; the server sends the
-// events of a version in the same order every time. Should that version's
-// predecessor have been compacted in the meantime, Watch cannot tell whether
-// it missed events and ends with the *vkv.CompactedError.
+// events of a version in the same order every time. Should the changes of
+// that version have been compacted in the meantime, Watch cannot tell
+// whether it missed events and ends with the *vkv.CompactedError.
 //
 // The sequence ends with ctx's error when ctx is done, with vkv.ErrClosed
 // when the Client is closed, with a *vkv.CompactedError when the server no
-// longer keeps the changes after the point reached, and with the error for
+// longer keeps the changes after the point reached (its Oldest is the
+// server's oldest kept version, as on the embedded store), and with the error for
 // any other answer that retrying cannot change (a wrong token, a server
 // whose store has no change feed: a *ProblemError matching
 // errors.ErrUnsupported). An error is the last value of the sequence.

@@ -476,7 +476,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			var ce *vkv.CompactedError
 			if errors.As(err, &ce) {
-				return fmt.Errorf("the changes the watch has not printed are no longer kept; start again with -from %d or later", ce.Oldest)
+				return fmt.Errorf("the changes the watch has not printed are no longer kept; start again with -from %d or later", max(ce.Oldest, 1)-1)
 			}
 			return s.fail(ctx, err, stderr)
 		}

@@ -457,7 +457,17 @@ func TestCLIWatch(t *testing.T) {
 	if err := s.store.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s.fails(t, 1, "no longer kept; start again with -from", "", "watch", "-from", "0")
+	// The -from it names is the lowest that works: one below the oldest
+	// version kept, whose change is the first printed.
+	oldest, err := s.store.OldestVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := strconv.FormatUint(uint64(oldest-1), 10)
+	s.fails(t, 1, "no longer kept; start again with -from "+from+" or later", "", "watch", "-from", "0")
+	if got := s.ok(t, "", "watch", "-from", from, "-count", "1"); !strings.HasPrefix(got, strconv.FormatUint(uint64(oldest), 10)+"\t") {
+		t.Errorf("watch -from %s -count 1 printed %q, want the change at version %d", from, got, oldest)
+	}
 }
 
 // TestCLIAuthAndEndpoint checks the token from -token, -token-file and

@@ -104,8 +104,9 @@ func (c *cache) apply(e vkv.Entry) {
 }
 
 // reload rebuilds the cache from the store's current keys and sets its
-// version to oldest, the lowest version the store's feed still starts from
-// (CompactedError.Oldest). Every change up to oldest was committed before
+// version to oldest, the oldest version the store keeps
+// (CompactedError.Oldest; the feed starts from it or from one below). Every
+// change up to oldest was committed before
 // the listing began, so List saw it (or a later state); the watch that
 // follows delivers every change after it, and apply skips those List saw
 // already. Until the watch has caught up, a key that List found deleted may

@@ -19,7 +19,7 @@ package keys
 
 import (
 	"encoding/binary"
-	"errors"
+	"fmt"
 )
 
 // Space bytes.
@@ -39,8 +39,9 @@ const MaxUserKey = 64000
 var CompactedMark = []byte{SpaceMeta, 'c'}
 
 // ErrMalformed is returned when a Badger key is not in the expected space or
-// is too short.
-var ErrMalformed = errors.New("keys: malformed key")
+// is too short. The keys parsed are read from the store, so it is
+// corruption: it matches ErrCorrupt.
+var ErrMalformed = fmt.Errorf("%w: malformed key", ErrCorrupt)
 
 // LatestKey returns the key of the latest entry of key.
 func LatestKey(key string) []byte {
@@ -48,11 +49,6 @@ func LatestKey(key string) []byte {
 	b[0] = SpaceLatest
 	copy(b[1:], key)
 	return b
-}
-
-// AppendLatest appends the latest-entry key of key to dst.
-func AppendLatest(dst []byte, key string) []byte {
-	return append(append(dst, SpaceLatest), key...)
 }
 
 // UserKeyOfLatest returns the user key of a latest-entry key.

@@ -21,8 +21,13 @@ const RecordHeader = 1 + 8 + 8 + 8
 
 const flagTombstone = 1
 
-// ErrCorrupt is returned for a stored record or change that does not decode.
-var ErrCorrupt = errors.New("keys: corrupt record")
+// ErrCorrupt is matched by every error of this package about stored data: a
+// record or change-log entry that does not decode, and (through
+// ErrMalformed) a key that is not in its space's form. Package vkv exports
+// this very value as vkv.ErrCorrupt, so that corruption found at any depth
+// matches the public sentinel without a wrap at each boundary that a new
+// read path could forget.
+var ErrCorrupt = errors.New("vkv: store files are corrupt")
 
 // AppendRecord appends the encoding of r to dst.
 func AppendRecord(dst []byte, r Record) []byte {

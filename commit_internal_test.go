@@ -64,7 +64,7 @@ func fill(txn *badger.Txn, count, size, threshold int64) error {
 // all. Nothing is committed; the caller holds s.commitMu.
 func fitsWith(t *testing.T, s *Store, r *request, count, size int64) bool {
 	t.Helper()
-	b := s.newBatchTxn()
+	b := s.newBatchTxn(time.Now())
 	defer b.txn.Discard()
 	// apply caches what it writes; this transaction is never committed.
 	defer s.latest.reset()
@@ -320,7 +320,7 @@ func TestCostBoundary(t *testing.T) {
 			// more than cost allows; what it does with this one is only
 			// reported.
 			s.commitMu.Lock()
-			b := s.newBatchTxn()
+			b := s.newBatchTxn(time.Now())
 			res := s.apply(b, r)
 			b.txn.Discard()
 			s.latest.reset()

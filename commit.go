@@ -245,7 +245,7 @@ func (s *Store) newBatchTxn() *batchTxn {
 	return &batchTxn{
 		txn:  s.db.NewTransaction(true),
 		next: s.current.Load(),
-		now:  time.Now(),
+		now:  s.opts.Clock.Now(),
 	}
 }
 
@@ -259,7 +259,7 @@ func (s *Store) checkSpace() error {
 	if s.minFree == 0 {
 		return nil
 	}
-	if time.Since(s.lastSpaceCheck) >= spaceCheckInterval || s.writtenSinceCheck >= s.minFree/4 {
+	if s.opts.Clock.Now().Sub(s.lastSpaceCheck) >= spaceCheckInterval || s.writtenSinceCheck >= s.minFree/4 {
 		err := checkFreeSpace(s.dir, s.minFree)
 		if err != nil && s.lowSpace == nil {
 			s.log.l.Error("vkv: refusing writes: disk space low", "err", err)
@@ -267,7 +267,7 @@ func (s *Store) checkSpace() error {
 			s.log.l.Info("vkv: disk space recovered; accepting writes")
 		}
 		s.lowSpace = err
-		s.lastSpaceCheck = time.Now()
+		s.lastSpaceCheck = s.opts.Clock.Now()
 		s.writtenSinceCheck = 0
 	}
 	return s.lowSpace

@@ -95,7 +95,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx Txn) error) (Version, err
 	}
 	defer s.exit()
 	for attempt := 1; ; attempt++ {
-		tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: time.Now()}
+		tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: s.opts.Clock.Now()}
 		err := fn(tx)
 		tx.finish()
 		if err != nil {
@@ -150,7 +150,7 @@ func (s *Store) View(ctx context.Context, fn func(tx Txn) error) error {
 		return err
 	}
 	defer s.exit()
-	tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: time.Now(), readOnly: true}
+	tx := &storeTxn{s: s, ctx: ctx, snap: s.db.NewTransaction(false), now: s.opts.Clock.Now(), readOnly: true}
 	defer tx.finish()
 	return fn(tx)
 }
@@ -211,7 +211,7 @@ func (t *storeTxn) Get(key string) (Entry, error) {
 		}
 		return e, nil
 	}
-	e, err := getLatest(t.snap, key, t.now)
+	e, err := getLatest(t.snap, key, instant(t.now))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Entry{}, err
 	}

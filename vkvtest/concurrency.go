@@ -11,8 +11,8 @@ import (
 )
 
 var concurrencyCases = []testCase{
-	{"Mixed", testConcurrentMixed},
-	{"AtomicVisibility", testAtomicVisibility},
+	{name: "Mixed", fn: testConcurrentMixed},
+	{name: "AtomicVisibility", fn: testAtomicVisibility},
 }
 
 // checkEntry checks the fields every live entry read for key must have.

@@ -63,7 +63,7 @@ func (t *clientTxn) snapshot() error {
 	if err != nil {
 		return err
 	}
-	t.pinned, t.hasPin, t.pin, t.now = true, ok, v, time.Now()
+	t.pinned, t.hasPin, t.pin, t.now = true, ok, v, t.c.now()
 	return nil
 }
 
@@ -83,7 +83,7 @@ func (t *clientTxn) Get(key string) (vkv.Entry, error) {
 		}
 		e := vkv.Entry{Key: key, Value: append([]byte{}, op.value...)}
 		if op.ttl > 0 {
-			e.ExpiresAt = time.Now().Add(op.ttl)
+			e.ExpiresAt = t.c.now().Add(op.ttl)
 		}
 		return e, nil
 	}

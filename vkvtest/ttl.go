@@ -112,6 +112,14 @@ func ttlExpiry(t *testing.T, kv vkv.KV, clock *suiteClock, prefix string, ttl ti
 		reads[key] = read{e, err}
 	}
 	list, _, listErr := kv.List(ctx, prefix, "", 0)
+	txReads := map[string]read{}
+	viewErr := kv.View(ctx, func(tx vkv.Txn) error {
+		for _, key := range expiring {
+			e, err := tx.Get(key)
+			txReads[key] = read{e, err}
+		}
+		return nil
+	})
 	if clock.fake == nil && clock.now().After(t0.Add(ttl-beforeMargin)) {
 		return false
 	}
@@ -124,6 +132,14 @@ func ttlExpiry(t *testing.T, kv vkv.KV, clock *suiteClock, prefix string, ttl ti
 		checkExpiresAt(t, keyf("Get(%q)", key), clock, e, ttl, t0, t1)
 		if e.Version != versions[key] || string(e.Value) != "x" {
 			t.Errorf("Get(%q) = %q at %d, want %q at %d", key, e.Value, e.Version, "x", versions[key])
+		}
+	}
+	if viewErr != nil {
+		t.Errorf("View: %v", viewErr)
+	}
+	for _, key := range expiring {
+		if e, err := txReads[key].e, txReads[key].err; err != nil || e.Version != versions[key] {
+			t.Errorf("View: Txn.Get(%q) before its TTL ran out = version %d, %v; want version %d", key, e.Version, err, versions[key])
 		}
 	}
 	if listErr != nil {
@@ -318,12 +334,19 @@ func testTTLExpiresAt(t *testing.T, kv vkv.KV, clock *suiteClock) {
 	}
 
 	t0 = clock.now()
+	var own vkv.Entry
 	if _, err := kv.Update(ctx, func(tx vkv.Txn) error {
-		return tx.Put("txttl", []byte("x"), vkv.WithTTL(time.Hour))
+		if err := tx.Put("txttl", []byte("x"), vkv.WithTTL(time.Hour)); err != nil {
+			return err
+		}
+		var err error
+		own, err = tx.Get("txttl")
+		return err
 	}); err != nil {
-		t.Fatalf("Update with Txn.Put(%q) with TTL: %v", "txttl", err)
+		t.Fatalf("Update with Txn.Put(%q) with TTL and Txn.Get: %v", "txttl", err)
 	}
 	t1 = clock.now()
+	checkExpiresAt(t, keyf("Txn.Get(%q) of the transaction's own write", "txttl"), clock, own, time.Hour, t0, t1)
 	checkExpiresAt(t, keyf("Get(%q)", "txttl"), clock, get(t, kv, "txttl"), time.Hour, t0, t1)
 
 	// Overwriting without a TTL removes the expiry.

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/vkvtest"
 )
 
 func TestMain(m *testing.M) {
@@ -41,6 +42,13 @@ func openStore(t testing.TB, dir string, o *vkv.Options) *vkv.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// newFakeClock returns a fake clock for a store, set years away from the
+// real time so that a read of the real time where the store should read its
+// clock shows.
+func newFakeClock() *vkvtest.FakeClock {
+	return vkvtest.NewFakeClock(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
 }
 
 // ignoreExpiry compares entries without their expiry times.
@@ -291,7 +299,8 @@ func TestHistoryRetention(t *testing.T) {
 }
 
 // TestExpiryIsADelete checks that the reaper turns an expired key into a
-// real delete with its own version, recorded in history.
+// real delete with its own version, recorded in history, on the system
+// clock: the reaper must work on real time, not only on a fake clock.
 func TestExpiryIsADelete(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, "", &vkv.Options{InMemory: true})
@@ -320,6 +329,58 @@ func TestExpiryIsADelete(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("expired key not reaped within 5s; history %+v", h)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReaperFakeClock: on a fake clock the reaper deletes an expired key
+// once the clock reaches its expiry, woken by the clock alone: not while the
+// key is a nanosecond from expiring, however long the test waits in real
+// time, and without any further write.
+func TestReaperFakeClock(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	s := openStore(t, "", &vkv.Options{InMemory: true, Clock: clock})
+	v, err := s.Put(ctx, "lease", []byte("holder"), vkv.WithTTL(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Several reaper intervals pass, up to a nanosecond before the expiry.
+	clock.Advance(20 * time.Minute)
+	clock.Advance(20 * time.Minute)
+	clock.Advance(20*time.Minute - time.Nanosecond)
+	// The reaper's wake-ups for the advances above run now (give them real
+	// time to) and must find nothing to reap.
+	time.Sleep(100 * time.Millisecond)
+	if h, err := s.History(ctx, "lease", 0); err != nil || len(h) != 1 {
+		t.Fatalf("History a nanosecond before the expiry = %+v, %v; want the write alone", h, err)
+	}
+	if _, err := s.Get(ctx, "lease"); err != nil {
+		t.Fatalf("Get a nanosecond before the expiry: %v", err)
+	}
+	clock.Advance(time.Nanosecond)
+	want := []vkv.Entry{
+		{Key: "lease", Version: v + 1, CreateVersion: v, Deleted: true},
+		{Key: "lease", Value: []byte("holder"), Version: v, CreateVersion: v},
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h, err := s.History(ctx, "lease", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) == 2 {
+			if diff := cmp.Diff(want, h, ignoreExpiry); diff != "" {
+				t.Fatalf("History after expiry (-want +got):\n%s", diff)
+			}
+			if st := s.Stats(); st.Expired != 1 {
+				t.Errorf("Stats().Expired = %d, want 1", st.Expired)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired key not reaped within 5s (real) of the fake clock passing its expiry; history %+v", h)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -477,7 +538,8 @@ func splitLines(s string) []string {
 // write over it first records the expiry under its own version.
 func TestExpiredBeforeReaped(t *testing.T) {
 	ctx := context.Background()
-	o := vkv.WithoutReaper(vkv.Options{InMemory: true})
+	clock := newFakeClock()
+	o := vkv.WithoutReaper(vkv.Options{InMemory: true, Clock: clock})
 	s := openStore(t, "", &o)
 	v1, err := s.Put(ctx, "lock", []byte("old holder"), vkv.WithTTL(20*time.Millisecond))
 	if err != nil {
@@ -486,7 +548,7 @@ func TestExpiredBeforeReaped(t *testing.T) {
 	if _, err := s.Put(ctx, "other", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(40 * time.Millisecond)
+	clock.Advance(20 * time.Millisecond)
 
 	if _, err := s.Get(ctx, "lock"); !errors.Is(err, vkv.ErrNotFound) {
 		t.Errorf("Get(expired) = %v, want ErrNotFound", err)

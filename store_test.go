@@ -610,42 +610,58 @@ func TestStats(t *testing.T) {
 
 // TestCancelMidWrite: transactions of four writes under deadlines that end
 // at random moments are each applied whole or not at all, and one that
-// returned a context error was not applied.
+// returned a context error was not applied. The case that matters is a
+// deadline that ends after the transaction function returned, while the
+// writes are being submitted or committed ("cut off mid-write"); rounds are
+// run until at least minCutOff such transactions were seen, and the test
+// fails if they cannot be had, so it cannot pass without checking them.
 func TestCancelMidWrite(t *testing.T) {
+	const (
+		minCutOff = 20
+		maxRounds = 20
+	)
 	s := openStore(t, t.TempDir(), &vkv.Options{NoSync: true})
 	keys := []string{"a", "b", "c", "d"}
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	failed := map[string]bool{} // values of transactions that returned a context error
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 100; i++ {
-				val := fmt.Sprintf("w%d-%d", w, i)
-				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%20)*20*time.Microsecond)
-				_, err := s.Update(ctx, func(tx vkv.Txn) error {
-					for _, k := range keys {
-						if err := tx.Put(k, []byte(val)); err != nil {
-							return err
+	cutOff := 0                 // of those, the ones whose deadline ended after fn returned
+	for round := 0; round < maxRounds && cutOff < minCutOff; round++ {
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 100; i++ {
+					val := fmt.Sprintf("r%d-w%d-%d", round, w, i)
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%20)*20*time.Microsecond)
+					var liveAfterFn bool
+					_, err := s.Update(ctx, func(tx vkv.Txn) error {
+						for _, k := range keys {
+							if err := tx.Put(k, []byte(val)); err != nil {
+								return err
+							}
 						}
+						liveAfterFn = ctx.Err() == nil
+						return nil
+					})
+					cancel()
+					switch {
+					case errors.Is(err, context.DeadlineExceeded):
+						mu.Lock()
+						failed[val] = true
+						if liveAfterFn {
+							cutOff++
+						}
+						mu.Unlock()
+					case err != nil:
+						t.Errorf("Update: %v", err)
+						return
 					}
-					return nil
-				})
-				cancel()
-				switch {
-				case errors.Is(err, context.DeadlineExceeded):
-					mu.Lock()
-					failed[val] = true
-					mu.Unlock()
-				case err != nil:
-					t.Errorf("Update: %v", err)
-					return
 				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	ctx := context.Background()
 	seen := map[string]map[string]vkv.Version{} // value -> key -> version
 	for _, k := range keys {
@@ -670,9 +686,9 @@ func TestCancelMidWrite(t *testing.T) {
 		}
 		applied++
 	}
-	t.Logf("%d transactions applied, %d cut off by their deadline", applied, len(failed))
-	if len(failed) == 0 {
-		t.Log("no deadline ended inside a write this run")
+	t.Logf("%d transactions applied, %d returned a context error, %d of them cut off mid-write", applied, len(failed), cutOff)
+	if cutOff < minCutOff {
+		t.Errorf("only %d transactions were cut off mid-write in %d rounds, want at least %d: the test did not check what it is for", cutOff, maxRounds, minCutOff)
 	}
 }
 

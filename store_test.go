@@ -430,15 +430,37 @@ func TestTxnTooManyBytes(t *testing.T) {
 	}
 }
 
-// TestRSS measures the resident memory of an open store, empty and after
-// 100k 100-byte keys. It is a measurement, not a check: run it by hand with
-// VKV_RSS=1 go test -run TestRSS -v.
-func TestRSS(t *testing.T) {
-	if os.Getenv("VKV_RSS") == "" {
-		t.Skip("set VKV_RSS=1 to measure")
+// BenchmarkRSS measures the resident memory of an open store, empty, after
+// 100k 100-byte keys written by 16 writers, after reads, after 5 s idle and
+// after a GC, and reports the figures as metrics (MiB of VmRSS; peak-MiB is
+// VmHWM), so that benchstat can compare them across changes. It is a
+// measurement and not a test with a bound: resident memory depends on the
+// kernel, the Go runtime and whatever else the process did, so a bound loose
+// enough never to fail on a shared machine would check nothing. It runs the
+// scenario once, whatever b.N:
+//
+//	go test -run '^$' -bench BenchmarkRSS -benchtime 1x .
+//
+// VKV_RSS_MEMTABLE_MB, VKV_RSS_BASETABLE_KB and VKV_RSS_BADGER_DEFAULTS=1
+// change the store's settings; VKV_HEAP_PROFILE and VKV_HEAP_PROFILE_IDLE
+// name files for heap profiles after the load and after the idle time.
+func BenchmarkRSS(b *testing.B) {
+	if _, ok := procStatusMiB("VmRSS:"); !ok {
+		b.Skip("no /proc/self/status here")
 	}
 	ctx := context.Background()
-	t.Logf("before open: %s", rss(t))
+	measure := func(stage, metric string) {
+		b.Helper()
+		b.Logf("%s: %s", stage, rss(b))
+		if metric != "" {
+			mib, ok := procStatusMiB("VmRSS:")
+			if !ok {
+				b.Fatalf("%s: cannot read VmRSS from /proc/self/status", stage)
+			}
+			b.ReportMetric(mib, metric)
+		}
+	}
+	measure("before open", "")
 	o := &vkv.Options{NoSync: true}
 	if mb, _ := strconv.Atoi(os.Getenv("VKV_RSS_MEMTABLE_MB")); mb > 0 {
 		o.MemTableSize = int64(mb) << 20
@@ -455,8 +477,8 @@ func TestRSS(t *testing.T) {
 				WithNumLevelZeroTables(5).WithNumLevelZeroTablesStall(15).WithValueThreshold(1 << 20)
 		}
 	}
-	s := openStore(t, t.TempDir(), o)
-	t.Logf("open, empty: %s", rss(t))
+	s := openStore(b, b.TempDir(), o)
+	measure("open, empty", "empty-MiB")
 	val := make([]byte, 100)
 	const n = 100_000
 	var wg sync.WaitGroup
@@ -466,42 +488,67 @@ func TestRSS(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < n; i += 16 {
 				if _, err := s.Put(ctx, fmt.Sprintf("key%012d", i), val); err != nil {
-					t.Error(err)
+					b.Error(err)
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	t.Logf("after %d puts: %s", n, rss(t))
+	measure(fmt.Sprintf("after %d puts", n), "loaded-MiB")
 	if p := os.Getenv("VKV_HEAP_PROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pprof.WriteHeapProfile(f)
-		f.Close()
+		writeHeapProfile(b, p)
 	}
 	for i := 0; i < n; i += 7 {
 		if _, err := s.Get(ctx, fmt.Sprintf("key%012d", i)); err != nil {
-			t.Fatal(err)
+			b.Fatal(err)
 		}
 	}
-	t.Logf("after reads: %s", rss(t))
+	measure("after reads", "")
 	time.Sleep(5 * time.Second)
-	t.Logf("after 5 s idle: %s", rss(t))
+	measure("after 5 s idle", "idle-MiB")
 	runtime.GC()
-	t.Logf("after GC: %s", rss(t))
+	measure("after GC", "")
 	debug.FreeOSMemory()
-	t.Logf("after FreeOSMemory: %s", rss(t))
-	if p := os.Getenv("VKV_HEAP_PROFILE_IDLE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pprof.WriteHeapProfile(f)
-		f.Close()
+	measure("after FreeOSMemory", "freed-MiB")
+	if hwm, ok := procStatusMiB("VmHWM:"); ok {
+		b.ReportMetric(hwm, "peak-MiB")
 	}
+	if p := os.Getenv("VKV_HEAP_PROFILE_IDLE"); p != "" {
+		writeHeapProfile(b, p)
+	}
+	b.ReportMetric(0, "ns/op") // the time is the scenario's, not a figure
+}
+
+// writeHeapProfile writes a heap profile to the file path.
+func writeHeapProfile(tb testing.TB, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// procStatusMiB returns the field of /proc/self/status (such as "VmRSS:"),
+// given there in kB, in MiB.
+func procStatusMiB(field string) (float64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range splitLines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			return float64(kb) / 1024, true
+		}
+	}
+	return 0, false
 }
 
 func rss(t testing.TB) string {

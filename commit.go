@@ -284,7 +284,7 @@ func (s *Store) checkSpace() error {
 	if s.minFree == 0 {
 		return nil
 	}
-	if time.Since(s.lastSpaceCheck) >= spaceCheckInterval || s.writtenSinceCheck >= s.minFree/4 {
+	if s.opts.Clock.Now().Sub(s.lastSpaceCheck) >= spaceCheckInterval || s.writtenSinceCheck >= s.minFree/4 {
 		err := checkFreeSpace(s.dir, s.minFree)
 		if err != nil && s.lowSpace == nil {
 			s.log.l.Error("vkv: refusing writes: disk space low", "err", err)
@@ -292,7 +292,7 @@ func (s *Store) checkSpace() error {
 			s.log.l.Info("vkv: disk space recovered; accepting writes")
 		}
 		s.lowSpace = err
-		s.lastSpaceCheck = time.Now()
+		s.lastSpaceCheck = s.opts.Clock.Now()
 		s.writtenSinceCheck = 0
 	}
 	return s.lowSpace
@@ -315,7 +315,7 @@ func (s *Store) commitBatch(batch []*request) {
 			s.writtenSinceCheck += r.diskBytes
 		}
 	}
-	now := time.Now()
+	now := s.opts.Clock.Now()
 	for len(taken) > 0 {
 		taken = taken[s.commitSome(taken, now):]
 	}

@@ -14,9 +14,11 @@ import (
 
 // TestLockExclusive: of many concurrent acquirers exactly one holds the lock
 // at a time, tokens grow across holders, and an expired lock can be taken
-// over while its old holder can no longer refresh or release it.
+// over, not a nanosecond before its TTL runs out, while its old holder can no
+// longer refresh or release it. The store runs on a fake clock.
 func TestLockExclusive(t *testing.T) {
-	s := openStore(t, "", &vkv.Options{InMemory: true})
+	clock := newFakeClock()
+	s := openStore(t, "", &vkv.Options{InMemory: true, Clock: clock})
 	ctx := context.Background()
 	var (
 		wg      sync.WaitGroup
@@ -65,7 +67,20 @@ func TestLockExclusive(t *testing.T) {
 	if short.Token() <= first.Token() {
 		t.Fatalf("token %d of the second holder is not above %d", short.Token(), first.Token())
 	}
-	time.Sleep(40 * time.Millisecond)
+	clock.Advance(20*time.Millisecond - time.Nanosecond)
+	_, err = vkv.AcquireLock(ctx, s, "tasks/report", []byte("early"), time.Minute)
+	var ce *vkv.ConflictError
+	if !errors.As(err, &ce) || ce.Current == nil || string(ce.Current.Value) != "short-lived" {
+		t.Fatalf("acquire a nanosecond before the lock expires: %v, want a conflict naming %q", err, "short-lived")
+	}
+	if err := short.Refresh(ctx); err != nil {
+		t.Fatalf("Refresh a nanosecond before the lock expires: %v", err)
+	}
+	clock.Advance(20*time.Millisecond - time.Nanosecond)
+	if _, err := vkv.AcquireLock(ctx, s, "tasks/report", []byte("early"), time.Minute); !errors.As(err, &ce) {
+		t.Fatalf("acquire a nanosecond before the refreshed lock expires: %v, want a conflict", err)
+	}
+	clock.Advance(time.Nanosecond)
 	next, err := vkv.AcquireLock(ctx, s, "tasks/report", []byte("next"), time.Minute)
 	if err != nil {
 		t.Fatalf("acquire after expiry: %v", err)

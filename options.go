@@ -99,6 +99,17 @@ type Options struct {
 	// guarantees (such as SyncWrites when NoSync is false) are overridden.
 	Badger func(badger.Options) badger.Options
 
+	// Clock is the store's source of time; see Clock. Every TTL is
+	// measured on it: a write's ExpiresAt is the clock's time at commit
+	// plus the TTL, a key is invisible from the moment the clock reaches
+	// its ExpiresAt, and the reaper deletes it once the clock says so.
+	// Default: the system clock. Tests set a fake clock (such as
+	// vkvtest.FakeClock) and advance it instead of sleeping. The clock
+	// cannot be changed while the store is open, and expiry times written
+	// under one clock are read under whatever clock the store is next
+	// opened with.
+	Clock Clock
+
 	// noReap turns the TTL reaper off, for tests of expired but unreaped keys.
 	noReap bool
 	// compactEvery, if set, replaces the background compaction interval,
@@ -153,6 +164,9 @@ func (o Options) WithValueLogFileSize(n int64) Options { o.ValueLogFileSize = n;
 // WithBlockCacheSize returns a copy of o with BlockCacheSize set to n.
 func (o Options) WithBlockCacheSize(n int64) Options { o.BlockCacheSize = n; return o }
 
+// WithClock returns a copy of o with Clock set to c.
+func (o Options) WithClock(c Clock) Options { o.Clock = c; return o }
+
 // WithBadger returns a copy of o with Badger set to f.
 func (o Options) WithBadger(f func(badger.Options) badger.Options) Options { o.Badger = f; return o }
 
@@ -182,6 +196,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
 	}
 	return o
 }

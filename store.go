@@ -188,7 +188,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		valueThreshold: db.Opts().ValueThreshold,
 		dir:            dir,
 		minFree:        max(minFree, 0),
-		lastSpaceCheck: time.Now(),
+		lastSpaceCheck: o.Clock.Now(),
 		latest:         newLatestCache(o.KeyCacheSize),
 	}
 	s.txns = NewTxnEngine(storeBackend{s}, TxnEngineOptions{Limits: s.Limits()})
@@ -410,12 +410,20 @@ func (s *Store) Get(ctx context.Context, key string) (Entry, error) {
 	defer s.exit()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	return getLatest(txn, key, time.Time{})
+	return getLatest(txn, key, s.opts.Clock)
 }
 
+// nower is the half of Clock that getLatest needs.
+type nower interface{ Now() time.Time }
+
+// instant is a time as a nower: a transaction judges expiry at its start.
+type instant time.Time
+
+func (i instant) Now() time.Time { return time.Time(i) }
+
 // getLatest reads the live entry of key in txn; expired entries are absent.
-// A zero now means the time of the read, taken only for a key with a TTL.
-func getLatest(txn *badger.Txn, key string, now time.Time) (Entry, error) {
+// Expiry is judged at clock's time, read only for a key with a TTL.
+func getLatest(txn *badger.Txn, key string, clock nower) (Entry, error) {
 	item, err := txn.Get(keys.LatestKey(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return Entry{}, ErrNotFound
@@ -428,10 +436,7 @@ func getLatest(txn *badger.Txn, key string, now time.Time) (Entry, error) {
 		return Entry{}, err
 	}
 	if !e.ExpiresAt.IsZero() {
-		if now.IsZero() {
-			now = time.Now()
-		}
-		if e.Expired(now) {
+		if e.Expired(clock.Now()) {
 			return Entry{}, ErrNotFound
 		}
 	}
@@ -520,7 +525,7 @@ func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]En
 	defer s.exit()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	return listLatest(ctx, txn, prefix, after, limit, time.Now())
+	return listLatest(ctx, txn, prefix, after, limit, s.opts.Clock.Now())
 }
 
 func listLatest(ctx context.Context, txn *badger.Txn, prefix, after string, limit int, now time.Time) ([]Entry, string, error) {

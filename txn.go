@@ -124,7 +124,7 @@ func (s *Store) View(ctx context.Context, fn func(tx Txn) error) error {
 type storeBackend struct{ s *Store }
 
 func (b storeBackend) Snapshot(ctx context.Context) (TxnSnapshot, error) {
-	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(b.s.current.Load()), now: time.Now()}, nil
+	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(b.s.current.Load()), now: b.s.opts.Clock.Now()}, nil
 }
 
 func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []TxnOp) (Version, error) {
@@ -152,10 +152,12 @@ type storeSnapshot struct {
 	now     time.Time
 }
 
-func (sn *storeSnapshot) Get(key string) (Entry, error) { return getLatest(sn.txn, key, sn.now) }
-func (sn *storeSnapshot) Version() (Version, error)     { return sn.version, nil }
-func (sn *storeSnapshot) Now() time.Time                { return sn.now }
-func (sn *storeSnapshot) Close()                        { sn.txn.Discard() }
+func (sn *storeSnapshot) Get(key string) (Entry, error) {
+	return getLatest(sn.txn, key, instant(sn.now))
+}
+func (sn *storeSnapshot) Version() (Version, error) { return sn.version, nil }
+func (sn *storeSnapshot) Now() time.Time            { return sn.now }
+func (sn *storeSnapshot) Close()                    { sn.txn.Discard() }
 
 // The transaction engine, shared by every backend.
 

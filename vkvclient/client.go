@@ -38,8 +38,9 @@ type Client struct {
 	attempts  int
 	txns      *vkv.TxnEngine // runs Update and View
 	closed    atomic.Bool
-	watchIdle time.Duration // see WithWatchIdleTimeout
-	watches   watchSet      // watches in progress, ended by Close
+	watchIdle time.Duration    // see WithWatchIdleTimeout
+	watches   watchSet         // watches in progress, ended by Close
+	now       func() time.Time // see WithClock
 }
 
 var _ vkv.KV = (*Client)(nil)
@@ -68,6 +69,20 @@ func WithMaxAttempts(n int) Option {
 	return func(c *Client) {
 		if n > 0 {
 			c.attempts = n
+		}
+	}
+}
+
+// WithClock sets the clock the client judges expiry by where it must do so
+// itself: Txn.Get of a key read at the transaction's pinned version treats
+// the key as absent once clock reaches its ExpiresAt, and gives a key the
+// transaction wrote with a TTL an ExpiresAt of clock's time plus the TTL. It
+// should agree with the server's clock; give it the same fake clock as the
+// server's store in tests. Default (and with a nil c): the system clock.
+func WithClock(c vkv.Clock) Option {
+	return func(cl *Client) {
+		if c != nil {
+			cl.now = c.Now
 		}
 	}
 }
@@ -105,6 +120,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		attempts:  64,
 
 		watchIdle: DefaultWatchIdleTimeout,
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		if o != nil {

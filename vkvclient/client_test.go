@@ -29,12 +29,19 @@ func serve(t *testing.T, opts ...httpapi.Option) *vkvclient.Client {
 
 func serveTB(t testing.TB, opts ...httpapi.Option) *vkvclient.Client {
 	t.Helper()
-	s, err := vkv.Open("", &vkv.Options{InMemory: true})
+	return serveClock(t, nil, opts...)
+}
+
+// serveClock is serve with the store and the client on clock (nil: the
+// system clock).
+func serveClock(t testing.TB, clock vkv.Clock, opts ...httpapi.Option) *vkvclient.Client {
+	t.Helper()
+	s, err := vkv.Open("", &vkv.Options{InMemory: true, Clock: clock})
 	if err != nil {
 		t.Fatalf("vkv.Open: %v", err)
 	}
 	srv := httptest.NewServer(httpapi.New(s, append([]httpapi.Option{httpapi.WithToken("t0ken")}, opts...)...))
-	c, err := vkvclient.New(srv.URL, vkvclient.WithToken("t0ken"))
+	c, err := vkvclient.New(srv.URL, vkvclient.WithToken("t0ken"), vkvclient.WithClock(clock))
 	if err != nil {
 		t.Fatalf("vkvclient.New: %v", err)
 	}
@@ -49,9 +56,19 @@ func serveTB(t testing.TB, opts ...httpapi.Option) *vkvclient.Client {
 }
 
 // TestConformance runs the vkv.KV conformance suite against the client,
-// talking to httpapi over an in-memory store: the remote KV has the
-// embedded store's semantics.
+// talking to httpapi over an in-memory store, with the store and the client
+// on the suite's fake clock: the remote KV has the embedded store's
+// semantics.
 func TestConformance(t *testing.T) {
+	vkvtest.RunWithClock(t, func(t *testing.T, clock vkv.Clock) vkv.KV { return serveClock(t, clock) })
+}
+
+// TestConformanceRealClock runs the suite over HTTP on the system clock,
+// the server's and the client's alike, as they run in production.
+func TestConformanceRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the suite on the fake clock (TestConformance) covers -short mode")
+	}
 	vkvtest.Run(t, func(t *testing.T) vkv.KV { return serve(t) })
 }
 

@@ -19,7 +19,7 @@ import (
 type clientBackend struct{ c *Client }
 
 func (b clientBackend) Snapshot(ctx context.Context) (vkv.TxnSnapshot, error) {
-	return &clientSnapshot{c: b.c, ctx: ctx, now: time.Now()}, nil
+	return &clientSnapshot{c: b.c, ctx: ctx, now: b.c.now()}, nil
 }
 
 // clientSnapshot reads at one version of the server's store, pinned by its

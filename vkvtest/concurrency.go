@@ -11,9 +11,9 @@ import (
 )
 
 var concurrencyCases = []testCase{
-	{"Mixed", testConcurrentMixed},
-	{"AtomicVisibility", testAtomicVisibility},
-	{"UpdateProgress", testUpdateProgress},
+	{name: "Mixed", fn: testConcurrentMixed},
+	{name: "AtomicVisibility", fn: testAtomicVisibility},
+	{name: "UpdateProgress", fn: testUpdateProgress},
 }
 
 // testUpdateProgress: Update never gives up because other Updates keep

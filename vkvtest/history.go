@@ -10,11 +10,11 @@ import (
 )
 
 var historyCases = []testCase{
-	{"NewestFirst", testHistoryNewestFirst},
-	{"Limit", testHistoryLimit},
-	{"Missing", testHistoryMissing},
-	{"GetAt", testGetAt},
-	{"GetAtFuture", testGetAtFuture},
+	{name: "NewestFirst", fn: testHistoryNewestFirst},
+	{name: "Limit", fn: testHistoryLimit},
+	{name: "Missing", fn: testHistoryMissing},
+	{name: "GetAt", fn: testGetAt},
+	{name: "GetAtFuture", fn: testGetAtFuture},
 }
 
 // historyFixture writes a key through create, update, delete and re-create,

@@ -15,15 +15,15 @@ import (
 )
 
 var inputCases = []testCase{
-	{"EmptyKey", testEmptyKey},
-	{"HugeKey", testHugeKey},
-	{"LargeValue", testLargeValue},
-	{"ValueTooLarge", testValueTooLarge},
-	{"TxnTooLarge", testTxnTooLarge},
-	{"TxnManyBytes", testTxnManyBytes},
-	{"CancelledContext", testCancelledContext},
-	{"Closed", testClosed},
-	{"CloseConcurrent", testCloseConcurrent},
+	{name: "EmptyKey", fn: testEmptyKey},
+	{name: "HugeKey", fn: testHugeKey},
+	{name: "LargeValue", fn: testLargeValue},
+	{name: "ValueTooLarge", fn: testValueTooLarge},
+	{name: "TxnTooLarge", fn: testTxnTooLarge},
+	{name: "TxnManyBytes", fn: testTxnManyBytes},
+	{name: "CancelledContext", fn: testCancelledContext},
+	{name: "Closed", fn: testClosed},
+	{name: "CloseConcurrent", fn: testCloseConcurrent},
 }
 
 const (

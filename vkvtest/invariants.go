@@ -13,12 +13,12 @@ import (
 )
 
 var invariantCases = []testCase{
-	{"VersionsIncrease", testVersionsIncrease},
-	{"VersionsUnique", testVersionsUnique},
-	{"NoLostUpdateCAS", testNoLostUpdateCAS},
-	{"NoLostUpdateTxn", testNoLostUpdateTxn},
-	{"CreateExclusive", testCreateExclusive},
-	{"FailedTxnWritesNothing", testFailedTxnWritesNothing},
+	{name: "VersionsIncrease", fn: testVersionsIncrease},
+	{name: "VersionsUnique", fn: testVersionsUnique},
+	{name: "NoLostUpdateCAS", fn: testNoLostUpdateCAS},
+	{name: "NoLostUpdateTxn", fn: testNoLostUpdateTxn},
+	{name: "CreateExclusive", fn: testCreateExclusive},
+	{name: "FailedTxnWritesNothing", fn: testFailedTxnWritesNothing},
 }
 
 const (

@@ -11,14 +11,14 @@ import (
 )
 
 var listCases = []testCase{
-	{"Order", testListOrder},
-	{"Prefix", testListPrefix},
-	{"After", testListAfter},
-	{"Paging", testListPaging},
-	{"DefaultLimit", testListDefaultLimit},
-	{"MaxLimit", testListMaxLimit},
-	{"Deleted", testListDeleted},
-	{"Entries", testListEntries},
+	{name: "Order", fn: testListOrder},
+	{name: "Prefix", fn: testListPrefix},
+	{name: "After", fn: testListAfter},
+	{name: "Paging", fn: testListPaging},
+	{name: "DefaultLimit", fn: testListDefaultLimit},
+	{name: "MaxLimit", fn: testListMaxLimit},
+	{name: "Deleted", fn: testListDeleted},
+	{name: "Entries", fn: testListEntries},
 }
 
 // listKeys are written in this (unsorted) order by the List tests.

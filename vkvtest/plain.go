@@ -10,17 +10,17 @@ import (
 )
 
 var plainCases = []testCase{
-	{"GetMissing", testGetMissing},
-	{"PutGet", testPutGet},
-	{"Delete", testDelete},
-	{"CompareAndSwap", testCompareAndSwap},
-	{"CompareAndSwapConflict", testCompareAndSwapConflict},
-	{"CompareAndDelete", testCompareAndDelete},
-	{"EmptyValue", testEmptyValue},
-	{"BinaryValue", testBinaryValue},
-	{"Keys", testKeys},
-	{"ValueOwnership", testValueOwnership},
-	{"Written", testWritten},
+	{name: "GetMissing", fn: testGetMissing},
+	{name: "PutGet", fn: testPutGet},
+	{name: "Delete", fn: testDelete},
+	{name: "CompareAndSwap", fn: testCompareAndSwap},
+	{name: "CompareAndSwapConflict", fn: testCompareAndSwapConflict},
+	{name: "CompareAndDelete", fn: testCompareAndDelete},
+	{name: "EmptyValue", fn: testEmptyValue},
+	{name: "BinaryValue", fn: testBinaryValue},
+	{name: "Keys", fn: testKeys},
+	{name: "ValueOwnership", fn: testValueOwnership},
+	{name: "Written", timed: testWritten},
 }
 
 func testGetMissing(t *testing.T, kv vkv.KV) {

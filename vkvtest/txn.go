@@ -11,16 +11,16 @@ import (
 )
 
 var txnCases = []testCase{
-	{"Atomic", testUpdateAtomic},
-	{"ReadOwnWrites", testTxnReadOwnWrites},
-	{"ExpectOK", testExpectOK},
-	{"ExpectConflicts", testExpectConflicts},
-	{"FnError", testUpdateFnError},
-	{"RetryOnChange", testUpdateRetryOnChange},
-	{"RetryOnCreate", testUpdateRetryOnCreate},
-	{"ViewSnapshot", testViewSnapshot},
-	{"ViewReadOnly", testViewReadOnly},
-	{"TxnDone", testTxnDone},
+	{name: "Atomic", fn: testUpdateAtomic},
+	{name: "ReadOwnWrites", fn: testTxnReadOwnWrites},
+	{name: "ExpectOK", fn: testExpectOK},
+	{name: "ExpectConflicts", fn: testExpectConflicts},
+	{name: "FnError", fn: testUpdateFnError},
+	{name: "RetryOnChange", fn: testUpdateRetryOnChange},
+	{name: "RetryOnCreate", fn: testUpdateRetryOnCreate},
+	{name: "ViewSnapshot", fn: testViewSnapshot},
+	{name: "ViewReadOnly", fn: testViewReadOnly},
+	{name: "TxnDone", fn: testTxnDone},
 }
 
 func testUpdateAtomic(t *testing.T, kv vkv.KV) {

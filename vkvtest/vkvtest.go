@@ -15,26 +15,92 @@ import (
 // Run checks that the KV returned by open behaves as vkv.KV promises. open is
 // called once per subtest and must return a new, empty KV; Run closes it
 // (Close must be idempotent).
+//
+// The TTL properties are checked on real time: keys with TTLs of a few
+// hundred milliseconds are waited out with time.Sleep, so the KV's clock must
+// agree with the test's (see the package documentation). A KV whose clock the
+// test can set is better checked with RunWithClock.
 func Run(t *testing.T, open func(t *testing.T) vkv.KV) {
 	t.Helper()
 	if open == nil {
 		t.Fatal("vkvtest.Run: open is nil")
 	}
+	run(t, func(t *testing.T) (vkv.KV, *suiteClock) { return open(t), &suiteClock{} })
+}
+
+// RunWithClock is Run for a KV whose clock the test supplies: open must
+// build the KV on clock (for a *vkv.Store, as vkv.Options.Clock; for a
+// client of a server in the test, the server's store and the client both),
+// and must not read the time any other way for what it promises about TTLs.
+// clock is a new *FakeClock for every subtest, starting at fakeStart (years
+// away from the real time, so that a read of the real time where the KV
+// should read clock shows); the suite advances it instead of sleeping, so the TTL properties are
+// checked exactly (a key is visible until the instant its TTL ends and gone
+// from that instant on) and the same way on a loaded machine as on an idle
+// one.
+func RunWithClock(t *testing.T, open func(t *testing.T, clock vkv.Clock) vkv.KV) {
+	t.Helper()
+	if open == nil {
+		t.Fatal("vkvtest.RunWithClock: open is nil")
+	}
+	run(t, func(t *testing.T) (vkv.KV, *suiteClock) {
+		c := &suiteClock{fake: NewFakeClock(fakeStart)}
+		return open(t, c.fake), c
+	})
+}
+
+// fakeStart is the time the fake clock of RunWithClock starts at.
+var fakeStart = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+
+// run runs every group against the KVs open returns, with the clock each
+// was built on.
+func run(t *testing.T, open func(t *testing.T) (vkv.KV, *suiteClock)) {
+	t.Helper()
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {
-					c.fn(t, openKV(t, open))
+					kv, clock := openKV(t, open)
+					if c.timed != nil {
+						c.timed(t, kv, clock)
+						return
+					}
+					c.fn(t, kv)
 				})
 			}
 		})
 	}
 }
 
-// testCase is one property of the suite.
+// testCase is one property of the suite: fn, or timed for properties that
+// let time pass.
 type testCase struct {
-	name string
-	fn   func(t *testing.T, kv vkv.KV)
+	name  string
+	fn    func(t *testing.T, kv vkv.KV)
+	timed func(t *testing.T, kv vkv.KV, clock *suiteClock)
+}
+
+// suiteClock is the time a property is checked against: the FakeClock the
+// KV was built on (RunWithClock), or real time (fake is nil; Run).
+type suiteClock struct {
+	fake *FakeClock
+}
+
+// now reads the clock.
+func (c *suiteClock) now() time.Time {
+	if c.fake != nil {
+		return c.fake.Now()
+	}
+	return time.Now()
+}
+
+// pass lets d go by: advances the fake clock, or sleeps.
+func (c *suiteClock) pass(d time.Duration) {
+	if c.fake != nil {
+		c.fake.Advance(d)
+		return
+	}
+	time.Sleep(d)
 }
 
 // group is a set of related properties, run as one parent subtest.
@@ -57,9 +123,9 @@ var groups = []group{
 }
 
 // openKV calls open and arranges for the KV to be closed when t ends.
-func openKV(t *testing.T, open func(t *testing.T) vkv.KV) vkv.KV {
+func openKV(t *testing.T, open func(t *testing.T) (vkv.KV, *suiteClock)) (vkv.KV, *suiteClock) {
 	t.Helper()
-	kv := open(t)
+	kv, clock := open(t)
 	if kv == nil {
 		t.Fatal("open returned a nil vkv.KV")
 	}
@@ -68,7 +134,7 @@ func openKV(t *testing.T, open func(t *testing.T) vkv.KV) vkv.KV {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return kv
+	return kv, clock
 }
 
 // entryOpts compares entries: nil and empty values are equal, and ExpiresAt

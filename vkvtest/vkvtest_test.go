@@ -15,8 +15,22 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// TestStoreInMemory runs the suite against an in-memory embedded store.
+// TestStoreInMemory runs the suite against an in-memory embedded store on
+// the suite's fake clock.
 func TestStoreInMemory(t *testing.T) {
+	vkvtest.RunWithClock(t, func(t *testing.T, clock vkv.Clock) vkv.KV {
+		s, err := vkv.Open("", &vkv.Options{InMemory: true, Clock: clock})
+		if err != nil {
+			t.Fatalf("Open in memory: %v", err)
+		}
+		return s
+	})
+}
+
+// TestStoreRealClock runs the suite against an in-memory embedded store on
+// the system clock: TTLs run out and the reaper runs on real time, as in
+// production.
+func TestStoreRealClock(t *testing.T) {
 	vkvtest.Run(t, func(t *testing.T) vkv.KV {
 		s, err := vkv.Open("", &vkv.Options{InMemory: true})
 		if err != nil {
@@ -26,7 +40,8 @@ func TestStoreInMemory(t *testing.T) {
 	})
 }
 
-// TestStoreOnDisk runs the suite against an embedded store in a directory.
+// TestStoreOnDisk runs the suite against an embedded store in a directory,
+// on the system clock.
 func TestStoreOnDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("on-disk store skipped in -short mode")
@@ -46,8 +61,8 @@ func TestStoreOnDisk(t *testing.T) {
 func TestStoreKeyCache(t *testing.T) {
 	for _, n := range []int{-1, 1} {
 		t.Run("keys="+strconv.Itoa(n), func(t *testing.T) {
-			vkvtest.Run(t, func(t *testing.T) vkv.KV {
-				s, err := vkv.Open("", &vkv.Options{InMemory: true, KeyCacheSize: n})
+			vkvtest.RunWithClock(t, func(t *testing.T, clock vkv.Clock) vkv.KV {
+				s, err := vkv.Open("", &vkv.Options{InMemory: true, KeyCacheSize: n, Clock: clock})
 				if err != nil {
 					t.Fatalf("Open in memory: %v", err)
 				}

@@ -20,11 +20,11 @@ import (
 // implement it. A from below the kept history (*vkv.CompactedError) is not
 // checked: a generic KV cannot be made to compact on demand.
 var watchCases = []testCase{
-	{"Replay", testWatchReplay},
-	{"Concurrent", testWatchConcurrent},
-	{"Expiry", testWatchExpiry},
-	{"Cancel", testWatchCancel},
-	{"Closed", testWatchClosed},
+	{name: "Replay", fn: testWatchReplay},
+	{name: "Concurrent", fn: testWatchConcurrent},
+	{name: "Expiry", timed: testWatchExpiry},
+	{name: "Cancel", fn: testWatchCancel},
+	{name: "Closed", fn: testWatchClosed},
 }
 
 // watchTimeout bounds every watch of the suite, so that a KV whose watch
@@ -270,10 +270,12 @@ func testWatchConcurrent(t *testing.T, kv vkv.KV) {
 }
 
 // testWatchExpiry: the expiry of a key written with a TTL reaches a watcher
-// as a delete with its own version.
-func testWatchExpiry(t *testing.T, kv vkv.KV) {
+// as a delete with its own version, and not before the TTL has run out.
+func testWatchExpiry(t *testing.T, kv vkv.KV, clock *suiteClock) {
+	const ttl = 100 * time.Millisecond
 	w := watcher(t, kv)
-	v := put(t, kv, "x/lease", "held", vkv.WithTTL(100*time.Millisecond))
+	v := put(t, kv, "x/lease", "held", vkv.WithTTL(ttl))
+	t1 := clock.now()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	var got []vkv.Entry
@@ -282,7 +284,14 @@ func testWatchExpiry(t *testing.T, kv vkv.KV) {
 			t.Fatalf("Watch(x/, 0): %v after %+v; want the put and the expiry", err, got)
 		}
 		got = append(got, e)
+		if len(got) == 1 && clock.fake != nil {
+			// The expiry cannot have come yet: the clock has not moved.
+			clock.pass(ttl)
+		}
 		if len(got) == 2 {
+			if clock.fake == nil && clock.now().Before(t1.Add(ttl-beforeMargin)) {
+				t.Errorf("the expiry of x/lease arrived %v after the put, before its TTL of %v ran out", clock.now().Sub(t1), ttl)
+			}
 			break
 		}
 	}

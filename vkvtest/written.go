@@ -12,7 +12,7 @@ import (
 // testWritten: vkv.Written reports the entry a Put or CompareAndSwap made,
 // so that a caller learns from one call whether it created the key; it is
 // left alone when the write fails.
-func testWritten(t *testing.T, kv vkv.KV) {
+func testWritten(t *testing.T, kv vkv.KV, clock *suiteClock) {
 	ctx := t.Context()
 	var w1 vkv.Entry
 	v1, err := kv.Put(ctx, "w", []byte("one"), vkv.Written(&w1))
@@ -33,7 +33,7 @@ func testWritten(t *testing.T, kv vkv.KV) {
 	}
 
 	var w3 vkv.Entry
-	before := time.Now()
+	before := clock.now()
 	v3, err := kv.CompareAndSwap(ctx, "w", v2, []byte("three"), vkv.WithTTL(time.Hour), vkv.Written(&w3))
 	if err != nil {
 		t.Fatalf("CompareAndSwap(w): %v", err)
@@ -43,7 +43,7 @@ func testWritten(t *testing.T, kv vkv.KV) {
 	}
 	// The expiry is an hour after the write, on the KV's clock; a minute's
 	// slack either way.
-	if lo, hi := before.Add(time.Hour-time.Minute), time.Now().Add(time.Hour+time.Minute); w3.ExpiresAt.Before(lo) || w3.ExpiresAt.After(hi) {
+	if lo, hi := before.Add(time.Hour-time.Minute), clock.now().Add(time.Hour+time.Minute); w3.ExpiresAt.Before(lo) || w3.ExpiresAt.After(hi) {
 		t.Errorf("CompareAndSwap(w) with a 1h TTL: Written.ExpiresAt = %v, want about an hour from now", w3.ExpiresAt)
 	}
 

@@ -159,15 +159,8 @@ func Open(dir string, opts *Options) (*Store, error) {
 		if cleanVersion, err = readClean(dir); err != nil {
 			return nil, err
 		}
-		listed, err := checkManifest(dir, bo, cleanVersion > 0)
-		if err != nil {
+		if err := precheck(dir, bo, cleanVersion > 0); err != nil {
 			return nil, err
-		}
-		if err := checkTables(dir, listed); err != nil {
-			return nil, err
-		}
-		if err := removeEmptyLogs(dir); err != nil {
-			return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
 		}
 	}
 	db, err := badger.Open(bo)

@@ -218,6 +218,7 @@ func TestCheck(t *testing.T) {
 		{name: "table: bytes flipped in the index", file: last, change: flip(0.97), damaged: true},
 		{name: "table: truncated", file: first, change: func(b []byte) []byte { return b[:len(b)/2] }, damaged: true},
 		{name: "table: empty", file: first, change: func([]byte) []byte { return nil }, damaged: true},
+		{name: "table: a few bytes of junk (Badger panics)", file: first, change: junk, damaged: true},
 		{name: "table: deleted", file: first, damaged: true},
 		{name: "MANIFEST: bad magic", file: manifest, change: edit(func(b []byte) { copy(b, "XXXX") }), damaged: true},
 		{name: "MANIFEST: change set checksum", file: manifest, change: edit(func(b []byte) { b[hdr+csh] ^= 0xff }), damaged: true},

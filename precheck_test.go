@@ -1,13 +1,16 @@
 package vkv_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/internal/badgerfmt"
@@ -69,5 +72,34 @@ func TestOpenDamagedFiles(t *testing.T) {
 				t.Errorf("Open: %v; errors.Is(err, ErrCorrupt) = %v, want %v", err, got, tc.corrupt)
 			}
 		})
+	}
+}
+
+// TestReopenCompressed: a store whose Options.Badger turns compression on
+// opens again after Close: the checks before Badger opens read its tables
+// as they were written.
+func TestReopenCompressed(t *testing.T) {
+	dir := t.TempDir()
+	o := &vkv.Options{NoSync: true, Badger: func(b badger.Options) badger.Options {
+		return b.WithCompression(options.ZSTD).WithBlockCacheSize(8 << 20)
+	}}
+	s := openStore(t, dir, o)
+	for i := range 1000 {
+		if _, err := s.Put(context.Background(), fmt.Sprintf("key/%04d", i), bytes.Repeat([]byte("abc"), 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tables, _ := filepath.Glob(filepath.Join(dir, "*"+badgerfmt.TableSuffix)); len(tables) == 0 {
+		t.Fatal("Close left no table to check")
+	}
+	s, err := vkv.Open(dir, o)
+	if err != nil {
+		t.Fatalf("Open of a compressed store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

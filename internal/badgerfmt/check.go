@@ -89,17 +89,18 @@ func Check(dir string, o badger.Options, clean bool) error {
 	if err != nil {
 		return err
 	}
-	for id := range listed {
-		if err := CheckTable(table.NewFilename(id, dir)); err != nil {
+	for id, tm := range listed {
+		if err := checkTable(table.NewFilename(id, dir), o, tm); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// CheckTable opens the table file at path the way Badger opens it, before
+// checkTable opens the table file at path the way Badger opens it, before
 // Badger does, and verifies the checksum of every block; it returns an
 // error matching ErrDamaged if the table does not open or a block fails.
+// o are the DB's options and tm what the MANIFEST says of the table.
 //
 // Badger opens tables in goroutines of its own, where a damaged footer
 // panics with nothing to recover it (table.OpenTable calls
@@ -110,7 +111,7 @@ func Check(dir string, o badger.Options, clean bool) error {
 // block that fails its checksum makes Badger's table iterator invalid
 // without an error, so a read would find no value for a key that has one
 // (table/iterator.go:256 seekFrom keeps the error to itself).
-func CheckTable(path string) (err error) {
+func checkTable(path string, o badger.Options, tm badger.TableManifest) (err error) {
 	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return damaged("table %s: %v", filepath.Base(path), err)
@@ -122,8 +123,13 @@ func CheckTable(path string) (err error) {
 		mf.Close(-1)
 	}()
 	// OpenTable reads the footer and the index, verifies the index checksum
-	// and, with OnTableRead, every block's (table/table.go:301-306).
-	if _, err := table.OpenTable(mf, table.Options{ChkMode: options.OnTableRead, Compression: options.None, BlockSize: 4 << 10}); err != nil {
+	// and, with OnTableRead, every block's (table/table.go:301-306). Like
+	// Badger, it reads the table with the compression the MANIFEST records
+	// for it, not the DB's current setting (levels.go:130-133). A table
+	// encrypted with a data key (tm.KeyID) does not open without Badger's
+	// key registry: Check does not support encrypted DBs.
+	topts := table.Options{ChkMode: options.OnTableRead, Compression: tm.Compression, BlockSize: o.BlockSize}
+	if _, err := table.OpenTable(mf, topts); err != nil {
 		return damaged("table %s: %v", filepath.Base(path), err)
 	}
 	return nil
@@ -145,7 +151,7 @@ func CheckTable(path string) (err error) {
 // and so is a MANIFEST that does not replay (see manifestError). The checks
 // are skipped only for a DB that has no MANIFEST and no tables yet (nil
 // map, nil error).
-func checkManifest(dir string, o badger.Options, clean bool) (map[uint64]bool, error) {
+func checkManifest(dir string, o badger.Options, clean bool) (map[uint64]badger.TableManifest, error) {
 	onDisk := map[uint64]bool{}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -181,24 +187,22 @@ func checkManifest(dir string, o badger.Options, clean bool) (map[uint64]bool, e
 	if err != nil {
 		return nil, manifestError(err)
 	}
-	listed := make(map[uint64]bool, len(m.Tables))
 	var maxListed uint64
 	for id := range m.Tables {
-		listed[id] = true
 		maxListed = max(maxListed, id)
 		if !onDisk[id] {
 			return nil, damaged("table %d is in the %s but not on disk", id, badger.ManifestFilename)
 		}
 	}
 	for id := range onDisk {
-		if listed[id] {
+		if _, ok := m.Tables[id]; ok {
 			continue
 		}
 		if clean || (id <= maxListed && !deleted[id]) {
 			return nil, damaged("table %d is on disk but not in the %s (which lists %d tables)", id, badger.ManifestFilename, len(m.Tables))
 		}
 	}
-	return listed, nil
+	return m.Tables, nil
 }
 
 // manifestError classifies the error of a MANIFEST that does not replay.

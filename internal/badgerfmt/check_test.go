@@ -29,7 +29,7 @@ var written struct {
 
 // badgerOpts are the options the directory is written and checked with:
 // small memtables, so that it has several tables, and no compression, as
-// vkv writes them (CheckTable reads tables as uncompressed).
+// vkv writes them.
 func badgerOpts(dir string) badger.Options {
 	return badger.DefaultOptions(dir).WithMemTableSize(1 << 20).WithValueThreshold(1 << 10).
 		WithCompression(options.None).WithLogger(nil)
@@ -43,7 +43,7 @@ func writtenDir(t *testing.T) (dir string, listed []uint64) {
 	written.once.Do(func() {
 		written.dir, written.err = os.MkdirTemp("", "badgerfmt-")
 		if written.err == nil {
-			written.listed, written.err = writeDir(written.dir)
+			written.listed, written.err = writeDir(badgerOpts(written.dir))
 		}
 	})
 	if written.err != nil {
@@ -56,11 +56,13 @@ func writtenDir(t *testing.T) (dir string, listed []uint64) {
 	return dir, written.listed
 }
 
-func writeDir(dir string) ([]uint64, error) {
+// writeDir writes the directory o names, and returns the tables its
+// MANIFEST lists.
+func writeDir(o badger.Options) ([]uint64, error) {
 	// Each Close flushes the memtable to a new table; DropPrefix rewrites
 	// the tables that hold the prefix and deletes them.
 	for i := range 4 {
-		db, err := badger.Open(badgerOpts(dir))
+		db, err := badger.Open(o)
 		if err != nil {
 			return nil, err
 		}
@@ -88,12 +90,12 @@ func writeDir(dir string) ([]uint64, error) {
 			return nil, err
 		}
 	}
-	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
+	f, err := os.Open(filepath.Join(o.Dir, badger.ManifestFilename))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	m, _, err := badger.ReplayManifestFile(f, 0, badgerOpts(dir))
+	m, _, err := badger.ReplayManifestFile(f, o.ExternalMagicVersion, o)
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +266,34 @@ func TestCheck(t *testing.T) {
 			}
 			t.Logf("Check: %.200v", err)
 		})
+	}
+}
+
+// TestCheckCompressed: Check reads each table with the compression it was
+// written with, whatever the DB's options say now.
+func TestCheckCompressed(t *testing.T) {
+	dir := t.TempDir()
+	zstd := badgerOpts(dir).WithCompression(options.ZSTD).WithBlockCacheSize(8 << 20)
+	listed, err := writeDir(zstd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []badger.Options{zstd, badgerOpts(dir), badgerOpts(dir).WithCompression(options.Snappy).WithBlockCacheSize(8 << 20)} {
+		if err := badgerfmt.Check(dir, o, true); err != nil {
+			t.Errorf("Check with compression %v of a directory written with ZSTD: %v", o.Compression, err)
+		}
+	}
+	path := table.NewFilename(listed[len(listed)-1], dir)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/3] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := badgerfmt.Check(dir, zstd, true); !errors.Is(err, badgerfmt.ErrDamaged) {
+		t.Errorf("Check after a byte of a compressed table was flipped: %v; want an error matching ErrDamaged", err)
 	}
 }
 

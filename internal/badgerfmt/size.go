@@ -47,19 +47,20 @@ const (
 
 // EntryCost is what Txn.checkSize adds to a transaction's size for an entry
 // whose key is keyLen bytes and whose value is valLen bytes, where threshold
-// is the DB's value threshold. A value shorter than
-// the threshold is kept in the LSM tree and counts in full; a longer one, or
-// one exactly as long, goes to the value log and counts as a value pointer
+// is the DB's value threshold. A value shorter than the threshold is kept in
+// the LSM tree and counts in full; a longer one, or one exactly as long,
+// goes to the value log and counts as a value pointer
 // (Entry.estimateSizeAndSetThreshold, structs.go:147-157). A Delete is an
 // entry with an empty value.
 //
 // The threshold Badger counts with is the Options.ValueThreshold passed to
-// badger.Open (db.go:263, value.go:458-459), and it stays so unless
-// Options.VLogPercentile is set, which makes Badger move it at run time
-// (value.go:1195-). DB.Opts().ValueThreshold reports the same on disk; for
-// an in-memory DB it reports math.MaxInt32 (db.go:324-328): with that,
-// EntryCost counts every value in full, which is what Badger counts for a
-// DB whose values are all below its threshold (see LargestValue).
+// badger.Open (db.go:263, value.go:1178, read at value.go:458-459), and it
+// stays so unless Options.VLogPercentile is set, which makes Badger move it
+// at run time (value.go:1195-1213). DB.Opts().ValueThreshold reports the
+// same on disk; for an in-memory DB it reports math.MaxInt32
+// (db.go:324-328): with that, EntryCost counts every value in full, which
+// is what Badger counts for a DB whose values are all below its threshold
+// (see LargestValue).
 func EntryCost(keyLen, valLen int, threshold int64) int64 {
 	v := int64(valLen)
 	if v >= threshold {
@@ -92,8 +93,7 @@ func MaxBatchSize(memTableSize int64) int64 {
 // longer than the threshold (txn.go:370-371), and one exactly as long
 // passes that check but is then written as a value pointer that an
 // in-memory DB does not have, which panics in Badger's write goroutine
-// (db.go:834 and :847-851: b.Ptrs is empty in
-// memory).
+// (db.go:834 and :847-851: b.Ptrs is empty in memory).
 func LargestValue(o badger.Options) int64 {
 	if o.InMemory {
 		return o.ValueThreshold - 1

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/vkvstore/vkv/internal/badgerfmt"
 	"github.com/vkvstore/vkv/internal/keys"
 )
 
@@ -107,31 +108,30 @@ func conflictError(fs []failure) *ConflictError {
 	return newConflictError(cs)
 }
 
-// entryCost is what Badger's Txn.checkSize counts for one entry
-// (txn.go:335, structs.go:147).
-func (s *Store) entryCost(keyLen, valLen int) int64 {
-	v := int64(valLen)
-	if v >= s.valueThreshold {
-		v = 12
-	}
-	return int64(keyLen) + v + 2 + 10
-}
-
 // cost sets r.costCount and r.costSize to an upper bound of the entries the
-// request adds to a Badger transaction, and fails if one transaction could
-// not hold it.
+// request adds to a Badger transaction, counted as Badger counts them
+// (badgerfmt.EntryCost), and fails if one transaction could not hold it.
+//
+// The bound holds whatever state the request meets, since cost runs before
+// the committer reads it: each written key is counted as if it had expired
+// unreaped (a tombstone with its own change-log entry) and as if it also
+// had a TTL to replace, which cannot both happen. For long keys the bound is
+// about three times what a put of a new key without a TTL writes. The
+// committer does not count the entry Badger starts every transaction with
+// (badgerfmt.TxnStartCount and TxnStartSize): each request's bound has room
+// for it, which TestCostBoundsBadger checks.
 func (s *Store) cost(r *request) error {
 	var n, size int64
 	change := 0
 	add := func(keyLen, valLen int) {
 		n++
-		size += s.entryCost(keyLen, valLen)
+		size += badgerfmt.EntryCost(keyLen, valLen, s.valueThreshold)
 	}
 	expiry := func(k int) { // tombstone for an expired key, own version
-		add(1+k, 0)
-		add(11+k, keys.RecordHeader)
-		add(9+k, 0)
-		add(9, 11+k)
+		add(keys.LatestKeyExtra+k, 0)
+		add(keys.HistoryKeyExtra+k, keys.RecordHeader)
+		add(keys.ExpiryKeyExtra+k, 0)
+		add(keys.ChangeKeyLen, keys.MaxChangeExtra+k)
 	}
 	if r.expireKey != "" {
 		expiry(len(r.expireKey))
@@ -139,18 +139,18 @@ func (s *Store) cost(r *request) error {
 	for _, op := range r.ops {
 		k := len(op.key)
 		expiry(k)
-		add(1+k, keys.RecordHeader+len(op.value))
-		add(11+k, keys.RecordHeader+len(op.value))
-		add(9+k, 0)
-		add(9+k, 8)
-		change += 11 + k
+		add(keys.LatestKeyExtra+k, keys.RecordHeader+len(op.value))
+		add(keys.HistoryKeyExtra+k, keys.RecordHeader+len(op.value))
+		add(keys.ExpiryKeyExtra+k, 0) // the old expiry's index entry
+		add(keys.ExpiryKeyExtra+k, 8) // the new one, holding the version
+		change += keys.MaxChangeExtra + k
 	}
-	add(9, change)
+	add(keys.ChangeKeyLen, change)
 	r.costCount, r.costSize, r.diskBytes = n, size, size
 	for _, op := range r.ops {
 		r.diskBytes += 2 * int64(len(op.value))
 	}
-	if n >= s.maxBatchCount || size >= s.maxBatchSize {
+	if badgerfmt.TooBig(n, size, s.maxBatchCount, s.maxBatchSize) {
 		return &LimitError{Err: ErrTxnTooLarge, Size: int(size), Limit: int(s.maxBatchSize)}
 	}
 	return nil
@@ -373,7 +373,7 @@ type partialFailure struct {
 // with its result: b must then be discarded.
 func (s *Store) applySome(b *batchTxn, reqs []*request, failed map[*request]result) (n int, partial *partialFailure) {
 	for i, r := range reqs {
-		if i > 0 && (b.count+r.costCount >= s.maxBatchCount || b.size+r.costSize >= s.maxBatchSize) {
+		if i > 0 && badgerfmt.TooBig(b.count+r.costCount, b.size+r.costSize, s.maxBatchCount, s.maxBatchSize) {
 			return i, nil
 		}
 		b.count += r.costCount

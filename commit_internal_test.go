@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vkvstore/vkv/internal/badgerfmt"
 	"github.com/vkvstore/vkv/internal/keys"
 )
 
@@ -36,13 +37,12 @@ func openInternal(t *testing.T, o Options) *Store {
 const fillerKeyLen = 8
 
 // fill adds count entries to txn that cost size bytes in all as Badger's
-// Txn.checkSize counts them (txn.go:335: estimateSizeAndSetThreshold,
-// structs.go:147, plus 10 per entry): each is a key of fillerKeyLen bytes
-// and a value below the value threshold. Its keys are in no space of the
-// store. It returns Badger's error, ErrTxnTooBig once the total crosses a
-// limit.
+// Txn.checkSize counts them (badgerfmt.EntryCost): each is a key of
+// fillerKeyLen bytes and a value below the value threshold. Its keys are in
+// no space of the store. It returns Badger's error, ErrTxnTooBig once the
+// total crosses a limit.
 func fill(txn *badger.Txn, count, size, threshold int64) error {
-	base := int64(fillerKeyLen + 2 + 10)
+	base := badgerfmt.EntryCost(fillerKeyLen, 0, threshold)
 	extra := size - count*base
 	if count < 0 || extra < 0 || extra > count*(threshold-1) {
 		return fmt.Errorf("fill: %d entries cannot cost %d bytes", count, size)
@@ -80,15 +80,16 @@ func fitsWith(t *testing.T, s *Store, r *request, count, size int64) bool {
 
 // badgerCount measures what Badger counts for a transaction holding r
 // alone: the entries and bytes r adds, plus what every Badger transaction
-// starts with (1 entry and len("!badger!txn")+10 bytes for the commit
-// marker, txn.go:770-771), found as the largest filler that still fits. The
+// starts with (badgerfmt.TxnStartCount and TxnStartSize, for the commit
+// marker), found as the largest filler that still fits. The
 // committer starts its own count at 0, so each request's cost must cover
 // the marker too; a batch of requests that each do is covered as well.
 func badgerCount(t *testing.T, s *Store, r *request) (count, size int64) {
 	t.Helper()
 	// Bytes: a few large filler entries, so that the count limit is far.
 	n := s.maxBatchSize/(s.valueThreshold-1) + 2
-	lo, hi := n*(fillerKeyLen+12), s.maxBatchSize // lo fits (checked below), hi does not
+	empty := badgerfmt.EntryCost(fillerKeyLen, 0, s.valueThreshold) // a filler entry's least cost
+	lo, hi := n*empty, s.maxBatchSize                               // lo fits (checked below), hi does not
 	if !fitsWith(t, s, r, n, lo) {
 		t.Fatalf("the request leaves no room for %d small entries", n)
 	}
@@ -105,13 +106,13 @@ func badgerCount(t *testing.T, s *Store, r *request) (count, size int64) {
 	clo, chi := int64(0), s.maxBatchCount
 	for chi-clo > 1 {
 		mid := (clo + chi) / 2
-		if fitsWith(t, s, r, mid, mid*(fillerKeyLen+12)) {
+		if fitsWith(t, s, r, mid, mid*empty) {
 			clo = mid
 		} else {
 			chi = mid
 		}
 	}
-	if (s.maxBatchCount-clo)*(fillerKeyLen+12)+size >= s.maxBatchSize {
+	if (s.maxBatchCount-clo)*empty+size >= s.maxBatchSize {
 		t.Fatalf("the entry count was measured against the byte limit")
 	}
 	return s.maxBatchCount - 1 - clo, size
@@ -123,8 +124,8 @@ func badgerCount(t *testing.T, s *Store, r *request) (count, size int64) {
 // sides of the value threshold), TTLs, expired keys, deletes, reaper
 // requests and failed conditions. Since cost refuses a request exactly when
 // its bound reaches Badger's limits, with Badger's comparison
-// (count >= maxBatchCount || size >= maxBatchSize), a request cost accepts
-// never meets ErrTxnTooBig in the committer.
+// (badgerfmt.TooBig), a request cost accepts never meets ErrTxnTooBig in
+// the committer.
 func TestCostBoundsBadger(t *testing.T) {
 	s := openInternal(t, Options{NoSync: true, MemTableSize: 1 << 20, noReap: true})
 	ctx := context.Background()

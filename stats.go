@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+
+	"github.com/vkvstore/vkv/internal/badgerfmt"
 )
 
 // Stats are counters of a Store since it was opened, for metrics.
@@ -88,9 +90,9 @@ func fileSizes(dir string) (lsm, vlog int64) {
 			continue
 		}
 		switch filepath.Ext(e.Name()) {
-		case ".sst":
+		case badgerfmt.TableSuffix:
 			lsm += info.Size()
-		case ".vlog":
+		case badgerfmt.ValueLogSuffix:
 			vlog += info.Size()
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
+	"github.com/vkvstore/vkv/internal/badgerfmt"
 	"github.com/vkvstore/vkv/internal/keys"
 )
 
@@ -62,8 +63,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	// maxBatchSize and maxBatchCount mirror Badger's limits on one
-	// transaction (db.go:154); valueThreshold decides what Badger counts.
+	// maxBatchSize and maxBatchCount are Badger's limits on one
+	// transaction; valueThreshold decides what Badger counts (see
+	// badgerfmt.EntryCost and badgerfmt.TooBig).
 	maxBatchSize   int64
 	maxBatchCount  int64
 	valueThreshold int64
@@ -97,8 +99,9 @@ type Store struct {
 
 var _ KV = (*Store)(nil)
 
-// maxInMemoryValue is the largest value an in-memory store takes.
-const maxInMemoryValue = 1<<20 - keys.RecordHeader - 1
+// maxInMemoryValue is the largest value an in-memory store takes: its
+// record must be below the largest value threshold (see badgerOptions).
+const maxInMemoryValue = badgerfmt.MaxValueThreshold - 1 - keys.RecordHeader
 
 // Open opens the store in dir, creating it if needed. opts may be nil; zero
 // fields of opts take their defaults. With opts.InMemory, dir is ignored.
@@ -113,9 +116,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	o = o.withDefaults()
 	if o.InMemory {
-		// Without a value log Badger keeps every value in the LSM tree and
-		// refuses ones of 1 MiB or more (db.go maxValueThreshold), and a
-		// stored record is the value plus a header.
+		// Without a value log Badger keeps every value in the LSM tree, and
+		// takes only records below its value threshold
+		// (badgerfmt.LargestValue), at most 1 MiB; a stored record is the
+		// value plus a header.
 		o.MaxValueSize = min(o.MaxValueSize, maxInMemoryValue)
 	}
 	if o.MaxKeySize > keys.MaxUserKey {
@@ -126,10 +130,10 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	log := &loggerAdapter{l: o.Logger}
 	bo := badgerOptions(dir, o, log)
-	if rec := int64(o.MaxValueSize) + keys.RecordHeader; !o.InMemory && rec > bo.ValueLogFileSize {
-		// Badger refuses an entry larger than a value-log file (txn.go
-		// modify), and the committer would meet that half-way through a
-		// request.
+	if rec := int64(o.MaxValueSize) + keys.RecordHeader; !o.InMemory && rec > badgerfmt.LargestValue(bo) {
+		// Badger refuses an entry larger than a value-log file
+		// (badgerfmt.LargestValue), and the committer would meet that
+		// half-way through a request.
 		return nil, &OptionsError{Option: "MaxValueSize", Other: "ValueLogFileSize", Reason: fmt.Sprintf(
 			"a value of %d bytes is stored as a record of %d bytes, larger than a value-log file (%d bytes); lower MaxValueSize or raise ValueLogFileSize",
 			o.MaxValueSize, rec, bo.ValueLogFileSize)}
@@ -155,22 +159,13 @@ func Open(dir string, opts *Options) (*Store, error) {
 		if cleanVersion, err = readClean(dir); err != nil {
 			return nil, err
 		}
-		listed, err := checkManifest(dir, bo, cleanVersion > 0)
-		if err != nil {
+		if err := precheck(dir, bo, cleanVersion > 0); err != nil {
 			return nil, err
-		}
-		if err := checkTables(dir, listed); err != nil {
-			return nil, err
-		}
-		if err := removeEmptyLogs(dir); err != nil {
-			return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
 		}
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
-		// Badger flattens the flock error into text (y/error.go Wrap; the
-		// message is in dir_unix.go acquireDirectoryLock).
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		if badgerfmt.IsLocked(err) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 		}
 		return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
@@ -227,8 +222,8 @@ func (s *Store) fitsOneCommit() error {
 	r := &request{ops: []writeOp{{key: key, value: make([]byte, s.opts.MaxValueSize), ttl: time.Second}}}
 	if err := s.cost(r); err != nil {
 		return &OptionsError{Option: "MaxValueSize", Other: "MemTableSize", Reason: fmt.Sprintf(
-			"one write of the largest key and value needs %d bytes of a commit, and a commit holds at most %d (15%% of a memtable); lower MaxValueSize or raise MemTableSize",
-			r.costSize, s.maxBatchSize)}
+			"one write of the largest key and value needs %d bytes of a commit, and a commit holds at most %d (%d%% of a memtable); lower MaxValueSize or raise MemTableSize",
+			r.costSize, s.maxBatchSize, badgerfmt.MaxBatchPercent)}
 	}
 	return nil
 }
@@ -242,9 +237,10 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	if o.InMemory {
 		// Without a value log every value lives in the memtable, written
 		// twice (latest and history): one commit must hold two of the
-		// largest values (Badger allows 15% of a memtable per commit).
-		// A write adds up to nine copies of its key (see Store.cost).
-		need := (2*int64(o.MaxValueSize+keys.RecordHeader) + 10*int64(o.MaxKeySize+32) + 4096) * 100 / 15
+		// largest values (Badger allows badgerfmt.MaxBatchPercent of a
+		// memtable per commit). A write adds up to nine copies of its key
+		// (see Store.cost).
+		need := (2*int64(o.MaxValueSize+keys.RecordHeader) + 10*int64(o.MaxKeySize+32) + 4096) * 100 / badgerfmt.MaxBatchPercent
 		mem = max(mem, need)
 	}
 	if o.InMemory {
@@ -269,11 +265,13 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 		// never a wrong value.
 		WithChecksumVerificationMode(options.OnBlockRead).
 		WithVerifyValueChecksum(true)
-	maxBatch := 15 * mem / 100
+	// Badger refuses a value threshold over MaxValueThreshold or over its
+	// limit on one commit (see badgerfmt.MaxValueThreshold).
+	maxBatch := badgerfmt.MaxBatchSize(mem)
 	if o.InMemory {
-		// A value as large as the threshold passes Badger's check and then
-		// panics in the background; keep every value below it.
-		bo = bo.WithValueThreshold(min(maxBatch, 1<<20))
+		// Every value must stay below the threshold
+		// (badgerfmt.LargestValue).
+		bo = bo.WithValueThreshold(min(maxBatch, badgerfmt.MaxValueThreshold))
 	} else {
 		bo = bo.WithValueThreshold(min(16<<10, maxBatch))
 	}

@@ -32,8 +32,28 @@ const (
 )
 
 // MaxUserKey is the longest user key the layout can hold (the history length
-// field is 2 bytes, and Badger refuses keys over 65000 bytes).
+// field is 2 bytes, and Badger refuses keys over badgerfmt.MaxKeySize bytes).
 const MaxUserKey = 64000
+
+// What the store's keys and change-log entries hold beyond a user key, in
+// bytes: what a write adds to Badger is bounded with them (Store.cost).
+const (
+	// LatestKeyExtra is the length of LatestKey(k) less len(k): the space
+	// byte.
+	LatestKeyExtra = 1
+	// HistoryKeyExtra is the length of HistoryKey(k, v) less len(k): the
+	// space byte, the key's length and the version.
+	HistoryKeyExtra = 1 + 2 + 8
+	// ExpiryKeyExtra is the length of ExpiryKey(at, k) less len(k): the
+	// space byte and the expiry time.
+	ExpiryKeyExtra = 1 + 8
+	// ChangeKeyLen is the length of every change-log key: the space byte and
+	// the version.
+	ChangeKeyLen = 1 + 8
+	// MaxChangeExtra bounds what AppendChange appends beyond the key: a
+	// flags byte and the key's length as a uvarint.
+	MaxChangeExtra = 1 + binary.MaxVarintLen64
+)
 
 // CompactedMark is the metadata key of the oldest version GetAt answers for.
 var CompactedMark = []byte{SpaceMeta, 'c'}

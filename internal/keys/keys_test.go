@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
+
+	"github.com/vkvstore/vkv/internal/badgerfmt"
 )
 
 func TestMain(m *testing.M) {
@@ -36,6 +38,37 @@ func TestLayout(t *testing.T) {
 		if !bytes.Equal(tt.got, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestLengths: the named lengths are those of the keys and change-log
+// entries the functions build, and the longest user key's history key is
+// one Badger takes.
+func TestLengths(t *testing.T) {
+	for _, k := range []string{"", "a", strings.Repeat("k", 200), strings.Repeat("k", MaxUserKey)} {
+		got := map[string]int{
+			"latest":  len(LatestKey(k)),
+			"history": len(HistoryKey(k, math.MaxUint64)),
+			"expiry":  len(ExpiryKey(math.MaxInt64, k)),
+			"change":  len(ChangeKey(math.MaxUint64)),
+		}
+		want := map[string]int{
+			"latest":  LatestKeyExtra + len(k),
+			"history": HistoryKeyExtra + len(k),
+			"expiry":  ExpiryKeyExtra + len(k),
+			"change":  ChangeKeyLen,
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("key of %d bytes: lengths (-named +built):\n%s", len(k), diff)
+		}
+		for _, del := range []bool{false, true} {
+			if n := len(AppendChange(nil, k, del)); n > MaxChangeExtra+len(k) {
+				t.Errorf("key of %d bytes: a change-log entry of %d bytes, over MaxChangeExtra+%d", len(k), n, len(k))
+			}
+		}
+	}
+	if n := HistoryKeyExtra + MaxUserKey; n > badgerfmt.MaxKeySize {
+		t.Errorf("the history key of a key of MaxUserKey bytes has %d bytes; Badger takes at most %d", n, badgerfmt.MaxKeySize)
 	}
 }
 

@@ -104,7 +104,7 @@ func conflictError(fs []failure) *ConflictError {
 	for i, f := range fs {
 		cs[i] = Conflict{Key: f.cond.key, Expected: f.cond.version, Actual: f.actual, Current: f.current}
 	}
-	return newConflictError(cs)
+	return NewConflictError(cs)
 }
 
 // entryCost is what Badger's Txn.checkSize counts for one entry

@@ -310,4 +310,3 @@ func (sn *snapshot) Version() (vkv.Version, error) {
 
 func (sn *snapshot) Now() time.Time { return sn.now }
 func (sn *snapshot) Close()         {}
-

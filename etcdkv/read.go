@@ -239,3 +239,18 @@ func (kv *KV) historyStep(ctx context.Context, key string, rev int64) (rec, del 
 	}
 	return rec, del, nil
 }
+
+// CurrentVersion returns the newest version of the store: the cluster's
+// current revision, read linearizably. vkv serve reports it at /healthz.
+func (kv *KV) CurrentVersion(ctx context.Context) (vkv.Version, error) {
+	if err := kv.enter(); err != nil {
+		return 0, err
+	}
+	rctx, cancel := kv.bound(ctx)
+	defer cancel()
+	resp, err := kv.cli.Get(rctx, kv.recordKey(""), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, kv.wrap(ctx, "read the current version", err, false)
+	}
+	return vkv.Version(resp.Header.Revision), nil
+}

@@ -2,11 +2,14 @@ package etcdtests
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/etcdkv"
+	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/vkvclient"
 	"github.com/vkvstore/vkv/vkvtest"
 )
 
@@ -28,5 +31,30 @@ func TestConformance(t *testing.T) {
 		}
 		t.Cleanup(func() { kv.Close() })
 		return kv
+	})
+}
+
+// TestConformanceHTTP runs the suite through vkvclient against httpapi
+// serving etcdkv over one embedded etcd member: vkv serve -etcd as a
+// client sees it.
+func TestConformanceHTTP(t *testing.T) {
+	c := StartCluster(t, 1)
+	cli := c.Client(t)
+	vkvtest.RunWithClock(t, func(t *testing.T, clock vkv.Clock) vkv.KV {
+		kv, err := etcdkv.New(cli, newPrefix(), &etcdkv.Options{Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(httpapi.New(kv))
+		client, err := vkvclient.New(srv.URL, vkvclient.WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			client.Close()
+			srv.Close()
+			kv.Close()
+		})
+		return client
 	})
 }

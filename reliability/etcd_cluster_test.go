@@ -18,6 +18,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/anishathalye/porcupine"
+
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/vkvclient"
 )
@@ -498,5 +500,83 @@ func TestEtcdClusterFaults(t *testing.T) {
 		if m.crashes > 0 {
 			t.Logf("etcd %s: killed %d times", m.name, m.crashes)
 		}
+	}
+}
+
+// staleRevision is a broken replica set: Get is served from a revision a
+// few versions behind the newest one its clients have seen, as a replica
+// reading from a lagging etcd member without a quorum read would.
+type staleRevision struct {
+	*spread
+	newest atomic.Uint64
+}
+
+func (s *staleRevision) saw(v vkv.Version, err error) (vkv.Version, error) {
+	if err == nil {
+		for {
+			cur := s.newest.Load()
+			if uint64(v) <= cur || s.newest.CompareAndSwap(cur, uint64(v)) {
+				break
+			}
+		}
+	}
+	return v, err
+}
+
+func (s *staleRevision) Get(ctx context.Context, key string) (vkv.Entry, error) {
+	if n := s.newest.Load(); n > 5 {
+		e, err := s.GetAt(ctx, key, vkv.Version(n-5))
+		if err == nil && e.Deleted {
+			return vkv.Entry{}, vkv.ErrNotFound
+		}
+		return e, err
+	}
+	return s.spread.Get(ctx, key)
+}
+
+func (s *staleRevision) Put(ctx context.Context, key string, value []byte, opts ...vkv.WriteOption) (vkv.Version, error) {
+	return s.saw(s.spread.Put(ctx, key, value, opts...))
+}
+
+func (s *staleRevision) CompareAndSwap(ctx context.Context, key string, expected vkv.Version, value []byte, opts ...vkv.WriteOption) (vkv.Version, error) {
+	return s.saw(s.spread.CompareAndSwap(ctx, key, expected, value, opts...))
+}
+
+func (s *staleRevision) Delete(ctx context.Context, key string) (vkv.Version, error) {
+	return s.saw(s.spread.Delete(ctx, key))
+}
+
+func (s *staleRevision) CompareAndDelete(ctx context.Context, key string, expected vkv.Version) (vkv.Version, error) {
+	return s.saw(s.spread.CompareAndDelete(ctx, key, expected))
+}
+
+// TestEtcdClusterNegativeControl runs the cluster test's workload, with a
+// leader kill, through replicas that serve reads from a stale revision, and
+// requires the checker to call the history illegal.
+func TestEtcdClusterNegativeControl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds and runs etcd and vkv serve")
+	}
+	st := startEtcdSetup(t)
+	for try := 1; ; try++ {
+		var progress atomic.Int64
+		done := make(chan struct{})
+		injected := make(chan int, 1)
+		faults := make(chan int, 1)
+		const ops = 2000
+		go func() { injected <- st.killLeaders(t, &progress, []int64{ops / 2}, time.Second, faults, done) }()
+		wl := workload{Clients: 8, Ops: ops, Keys: 3, Faults: true, Progress: &progress}
+		h := wl.run(t, &staleRevision{spread: st.kv})
+		close(done)
+		<-injected
+		v := check(t, h, true, t.TempDir())
+		if v.result == porcupine.Illegal {
+			t.Logf("as required, the checker found the history illegal (%s)", h.summary())
+			return
+		}
+		if try == 3 {
+			t.Fatalf("the checker found %d histories of stale-revision replicas linearizable (last: %s)", try, h.summary())
+		}
+		t.Logf("try %d: the stale reads did not show; again", try)
 	}
 }

@@ -348,8 +348,10 @@ func (w *watcher) drain(events iter.Seq2[vkv.Entry, error], last *vkv.Version) {
 // and a watch moved from one replica to the other after each fault sees
 // every change exactly once.
 func TestEtcdClusterFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: builds and runs etcd and vkv serve")
+	if testing.Short() || raceEnabled {
+		// The processes under test are built without the race detector;
+		// the plain run of go test ./... runs this.
+		t.Skip("-short or -race: builds and runs etcd and vkv serve (processes without the race detector)")
 	}
 	ops, faults := 10_000, 3
 	if longMode() {
@@ -554,8 +556,10 @@ func (s *staleRevision) CompareAndDelete(ctx context.Context, key string, expect
 // leader kill, through replicas that serve reads from a stale revision, and
 // requires the checker to call the history illegal.
 func TestEtcdClusterNegativeControl(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: builds and runs etcd and vkv serve")
+	if testing.Short() || raceEnabled {
+		// The processes under test are built without the race detector;
+		// the plain run of go test ./... runs this.
+		t.Skip("-short or -race: builds and runs etcd and vkv serve (processes without the race detector)")
 	}
 	st := startEtcdSetup(t)
 	for try := 1; ; try++ {

@@ -34,3 +34,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 func (systemClock) CallAt(t time.Time, f func()) func() bool {
 	return time.AfterFunc(time.Until(t), f).Stop
 }
+
+// SystemClock is the Clock of the time package, the default of every
+// backend that takes a Clock.
+var SystemClock Clock = systemClock{}

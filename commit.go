@@ -105,7 +105,7 @@ func conflictError(fs []failure) *ConflictError {
 	for i, f := range fs {
 		cs[i] = Conflict{Key: f.cond.key, Expected: f.cond.version, Actual: f.actual, Current: f.current}
 	}
-	return newConflictError(cs)
+	return NewConflictError(cs)
 }
 
 // cost sets r.costCount and r.costSize to an upper bound of the entries the

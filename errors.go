@@ -74,6 +74,22 @@ var (
 	// file system holding the store has less free space than
 	// Options.MinFreeSpace. Reads keep working; nothing acknowledged is lost.
 	ErrInsufficientStorage = errors.New("vkv: insufficient free disk space")
+
+	// ErrUnavailable is matched by the error of a request that a remote or
+	// distributed backend could not get answered: the server or cluster is
+	// unreachable, has lost its quorum, or did not answer in time. The
+	// request did not take effect (a write whose outcome is not known
+	// matches ErrOutcomeUnknown instead); retry it later. Over HTTP it is a
+	// 503 with a Retry-After header.
+	ErrUnavailable = errors.New("vkv: backend unavailable")
+
+	// ErrOutcomeUnknown is matched by the error of a write that was sent but
+	// whose answer was lost (a connection cut, a timeout, a leader change
+	// while the write was in flight): it may or may not have been committed.
+	// It is never retried on the caller's behalf. Read the keys it wrote (a
+	// conditional write can simply be retried: its condition fails if the
+	// first attempt took effect).
+	ErrOutcomeUnknown = errors.New("vkv: write outcome unknown")
 )
 
 // Conflict is one failed condition: the key was expected at one version and
@@ -108,7 +124,13 @@ type ConflictError struct {
 	Conflicts []Conflict
 }
 
-func newConflictError(cs []Conflict) *ConflictError {
+// NewConflictError returns the error of a commit whose conditions cs
+// failed (at least one), with the first one's fields promoted. Backends
+// use it so that every KV reports conflicts alike.
+func NewConflictError(cs []Conflict) *ConflictError {
+	if len(cs) == 0 {
+		panic("vkv: NewConflictError with no conflicts")
+	}
 	c := cs[0]
 	return &ConflictError{Key: c.Key, Expected: c.Expected, Actual: c.Actual, Current: c.Current, Conflicts: cs}
 }

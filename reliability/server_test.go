@@ -48,10 +48,15 @@ func (l *logBuffer) String() string {
 var servingRE = regexp.MustCompile(`msg=serving addr=(\S+)`)
 
 // launch starts bin serve on a free loopback port with data in dir and
-// durable writes, and returns at once.
+// durable writes, and returns at once. With dir "" it passes no -dir (for
+// -etcd in extra).
 func launch(t *testing.T, bin, dir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "-addr", "127.0.0.1:0", "-dir", dir}, extra...)
+	args := []string{"serve", "-addr", "127.0.0.1:0"}
+	if dir != "" {
+		args = append(args, "-dir", dir)
+	}
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw

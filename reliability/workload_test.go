@@ -8,11 +8,13 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/vkvclient"
 )
 
 // workload describes a generated history.
@@ -26,6 +28,13 @@ type workload struct {
 	// a few hundred microseconds, so that some end with a context error
 	// and an unknown outcome.
 	ShortDeadlines float64
+	// Faults says the backend is being made to fail (an etcd member
+	// killed): errors that say so (vkv.ErrUnavailable, a 5xx from the
+	// server) are expected. A write that failed is recorded as possibly
+	// applied, a read that failed as nothing.
+	Faults bool
+	// Progress, if set, counts the operations completed.
+	Progress *atomic.Int64
 }
 
 // history is what a workload recorded.
@@ -38,14 +47,15 @@ type history struct {
 	dropped   int // reads that failed, and transactions that gave up
 	conflicts int
 	notFound  int
+	faults    int // operations that failed because of an injected fault
 	// unexpected lists errors the store should not return.
 	unexpected []string
 }
 
 // summary is a one-line description of h.
 func (h *history) summary() string {
-	return fmt.Sprintf("%d operations checked (%v), %d conflicts, %d not found, %d unknown outcome, %d dropped",
-		len(h.ops), h.byOp, h.conflicts, h.notFound, h.unknown, h.dropped)
+	return fmt.Sprintf("%d operations checked (%v), %d conflicts, %d not found, %d unknown outcome, %d dropped, %d failed by a fault",
+		len(h.ops), h.byOp, h.conflicts, h.notFound, h.unknown, h.dropped, h.faults)
 }
 
 // clock is a monotonic clock shared by the clients of one run.
@@ -105,6 +115,7 @@ func (w workload) run(t *testing.T, kv vkv.KV) *history {
 		h.dropped += hs[c].dropped
 		h.conflicts += hs[c].conflicts
 		h.notFound += hs[c].notFound
+		h.faults += hs[c].faults
 		h.unexpected = append(h.unexpected, hs[c].unexpected...)
 	}
 	return h
@@ -187,11 +198,16 @@ func (c *client) step(i int) {
 	out, err := execute(ctx, c.kv, c.keys, in)
 	ret := c.clock.now()
 	c.h.byOp[in.Op.String()]++
+	if c.w.Progress != nil {
+		c.w.Progress.Add(1)
+	}
 
 	if err != nil {
 		isCtx := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 		gaveUp := in.Op == opTxn && errors.Is(err, vkv.ErrConflict)
-		if !isCtx && !gaveUp {
+		if c.w.Faults && faultError(err) {
+			c.h.faults++
+		} else if !isCtx && !gaveUp {
 			c.h.unexpected = append(c.h.unexpected, fmt.Sprintf("%s: %v", describeOp(c.keys, in, kvOutput{Unknown: true}), err))
 		}
 		if !in.Op.writes() || gaveUp {
@@ -232,6 +248,15 @@ func (c *client) learn(in kvInput, out kvOutput) {
 	case out.Status == stOK:
 		c.seen[in.Key] = out.Version
 	}
+}
+
+// faultError reports whether err is what a request meets while the backend
+// is failing: vkv.ErrUnavailable or vkv.ErrOutcomeUnknown, or a server
+// error (5xx) from the HTTP client.
+func faultError(err error) bool {
+	var pe *vkvclient.ProblemError
+	return errors.Is(err, vkv.ErrUnavailable) || errors.Is(err, vkv.ErrOutcomeUnknown) ||
+		(errors.As(err, &pe) && pe.StatusCode >= 500)
 }
 
 func readOf(e vkv.Entry) read {

@@ -11,14 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/metrics"
 )
 
 // newMetrics returns the metrics of vkv serve: the HTTP requests and the
-// statistics of store (package metrics), the Go runtime and the process, on
+// statistics of store (package metrics; none when store is nil, as over
+// etcd), the Go runtime and the process, on
 // a registry of their own.
-func newMetrics(store *vkv.Store) (*metrics.Handler, error) {
+func newMetrics(store metrics.StatsSource) (*metrics.Handler, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return metrics.NewHandler(reg, store)

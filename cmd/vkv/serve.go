@@ -15,6 +15,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/metrics"
 )
 
 // shutdownTimeout bounds the graceful shutdown; the server's own timeouts
@@ -31,13 +32,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
+	var ef etcdFlags
+	ef.register(fs)
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof at `address` (keep it on loopback: profiles show memory), apart from the API (default: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: vkv serve [flags]")
 		fmt.Fprintln(fs.Output())
 		fmt.Fprintln(fs.Output(), "Serve a vkv store over HTTP (see docs/http.md). Stops gracefully on SIGINT or SIGTERM.")
 		fmt.Fprintln(fs.Output())
-		fmt.Fprintln(fs.Output(), "Example:\n\tvkv serve -addr 127.0.0.1:9000 -dir /var/lib/vkv -token-file /etc/vkv/token\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Example:\n\tvkv serve -addr 127.0.0.1:9000 -dir /var/lib/vkv -token-file /etc/vkv/token\n\tvkv serve -etcd http://10.0.0.1:2379,http://10.0.0.2:2379 -etcd-prefix /vkv/\n\nWith -etcd the data lives in the etcd cluster (see \"Running on an etcd cluster\" in the README) and -dir and -nosync do not apply; any number of servers may share the cluster and prefix.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -68,13 +71,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	store, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, Logger: logger.With("component", "store")})
-	if err != nil {
-		return err
+	var (
+		store   vkv.KV
+		stats   metrics.StatsSource
+		backend = []any{"dir", *dir, "nosync", *noSync}
+	)
+	if ef.endpoints != "" {
+		if set := setFlags(fs, "dir", "nosync"); len(set) > 0 {
+			fmt.Fprintf(stderr, "vkv serve: -%s does not apply with -etcd: the data lives in the etcd cluster\n", set[0])
+			return errUsage
+		}
+		kv, err := ef.open(logger.With("component", "etcdkv"))
+		if err != nil {
+			return err
+		}
+		store = kv
+		backend = []any{"etcd", ef.endpoints, "etcd-prefix", ef.prefix}
+	} else {
+		if err := ef.checkUnused(fs, stderr); err != nil {
+			return err
+		}
+		s, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, Logger: logger.With("component", "store")})
+		if err != nil {
+			return err
+		}
+		store, stats = s, s
 	}
 	opts := []httpapi.Option{httpapi.WithToken(token), httpapi.WithLogger(logger)}
 	if *withMetrics {
-		m, err := newMetrics(store)
+		m, err := newMetrics(stats)
 		if err != nil {
 			store.Close()
 			return err
@@ -83,6 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	stopPprof := func() {}
 	if *pprofAddr != "" {
+		var err error
 		if stopPprof, err = startPprof(*pprofAddr, logger); err != nil {
 			store.Close()
 			return err
@@ -96,7 +122,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	logger.Info("serving", "addr", ln.Addr().String(), "dir", *dir, "auth", token != "", "nosync", *noSync, "metrics", *withMetrics)
+	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...), "auth", token != "", "metrics", *withMetrics)...)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

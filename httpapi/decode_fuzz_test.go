@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Limits of the decoder under fuzz: small, so that the fuzzer reaches them.
@@ -35,7 +36,7 @@ func FuzzDecodeTxn(f *testing.F) {
 			var ke *vkv.KeyError
 			switch {
 			case errors.As(err, &re):
-				if re.status != http.StatusBadRequest || (re.name != nameInvalidRequest && re.name != nameInvalidKey) {
+				if re.status != http.StatusBadRequest || (re.name != wire.ProblemInvalidRequest && re.name != wire.ProblemInvalidKey) {
 					t.Fatalf("refused %q with %d %s", body, re.status, re.name)
 				}
 			case errors.As(err, &ke):
@@ -64,7 +65,7 @@ func FuzzDecodeTxn(f *testing.F) {
 }
 
 // checkTxn checks a transaction the decoder accepted.
-func checkTxn(t *testing.T, body []byte, req *TxnRequest, opts [][]vkv.WriteOption) {
+func checkTxn(t *testing.T, body []byte, req *wire.TxnRequest, opts [][]vkv.WriteOption) {
 	t.Helper()
 	if len(req.Ops) > fuzzMaxOps || len(req.Conditions) > fuzzMaxOps {
 		t.Fatalf("accepted %q with %d ops and %d conditions, over the limit %d", body, len(req.Ops), len(req.Conditions), fuzzMaxOps)
@@ -116,7 +117,7 @@ func FuzzParseTags(f *testing.F) {
 		tags, err := parseTags(r, "If-Match", weak)
 		if err != nil {
 			var re *requestError
-			if !errors.As(err, &re) || re.status != http.StatusBadRequest || re.name != nameInvalidVersion {
+			if !errors.As(err, &re) || re.status != http.StatusBadRequest || re.name != wire.ProblemInvalidVersion {
 				t.Fatalf("parseTags(%q) refused it with %v, want 400 invalid-version", value, err)
 			}
 			return

@@ -27,6 +27,9 @@
 // RFC 9457 problem (application/problem+json) whose type is
 // https://github.com/vkvstore/vkv/blob/main/docs/problems.md#<name>; the
 // mapping from vkv errors to problems lives in one function (problemFor).
+// The body shapes, header names, problem names and key escaping are
+// defined once, in package github.com/vkvstore/vkv/wire, which the Go client
+// (package vkvclient) shares without importing this package.
 //
 // # Choices where the contract is silent
 //
@@ -56,7 +59,7 @@
 //     printable one, else a new one); a 500 problem carries it as requestId.
 //   - GET /v1/watch?prefix=P&fromVersion=N streams the KV's changes as
 //     Server-Sent Events (id: the version; event: put or delete; data: a
-//     WatchEvent), when the KV implements vkv.Watcher (else 501
+//     wire.WatchEvent), when the KV implements vkv.Watcher (else 501
 //     not-implemented). Last-Event-ID wins over fromVersion; without either
 //     the watch starts at the newest version. Idle streams carry a
 //     ": heartbeat" comment (WithHeartbeat). A from below the kept history is
@@ -67,7 +70,7 @@
 //     (WatchWriteTimeout), so the server's WriteTimeout does not end streams.
 //   - GET /v1/backup streams the KV's backup (vkv.Backupper; else 501
 //     not-implemented) as application/octet-stream, announcing the trailer
-//     Vkv-Backup-Size (HeaderBackupSize), sent once the backup is complete.
+//     Vkv-Backup-Size (wire.HeaderBackupSize), sent once the backup is complete.
 //     A backup that fails after its first byte aborts the connection, so that
 //     no short backup looks whole. The write deadline is moved forward as it
 //     is written (BackupWriteTimeout).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Route prefixes whose rest is a key.
@@ -82,11 +83,11 @@ func requestID(ctx context.Context) string {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	path := r.URL.EscapedPath()
-	id := r.Header.Get(HeaderRequestID)
+	id := r.Header.Get(wire.HeaderRequestID)
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	w.Header().Set(HeaderRequestID, id)
+	w.Header().Set(wire.HeaderRequestID, id)
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 	ctx = context.WithValue(ctx, origPathKey{}, path)
 	r = r.WithContext(ctx)
@@ -118,14 +119,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
-		h.writeError(sw, r, &requestError{status: http.StatusUnauthorized, name: nameUnauthorized,
+		h.writeError(sw, r, &requestError{status: http.StatusUnauthorized, name: wire.ProblemUnauthorized,
 			detail: "this request needs the header Authorization: Bearer <token> with the server's token"}, errInfo{})
 		return
 	}
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 		// URL.Query drops the pairs it cannot decode: a condition such as
 		// version=%zz or version=3;x would silently become no condition.
-		h.writeError(sw, r, badRequest(nameInvalidRequest,
+		h.writeError(sw, r, badRequest(wire.ProblemInvalidRequest,
 			"the query string does not parse: bad percent-encoding or a ';' separator"), errInfo{})
 		return
 	}
@@ -133,7 +134,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The mux would redirect to /v1/kv/, the route of the empty key.
 		const allow = "GET, HEAD"
 		sw.Header().Set("Allow", allow)
-		h.writeError(sw, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
+		h.writeError(sw, r, &requestError{status: http.StatusMethodNotAllowed, name: wire.ProblemMethodNotAllowed,
 			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
 		return
 	}
@@ -163,16 +164,9 @@ func canonicalKeyPath(r *http.Request) *http.Request {
 	*r2 = *r
 	u := *r.URL
 	u.Path = prefix + key
-	u.RawPath = prefix + EscapeKey(key)
+	u.RawPath = prefix + wire.EscapeKey(key)
 	r2.URL = &u
 	return r2
-}
-
-// EscapeKey percent-encodes key for a path under /v1/kv/ or /v1/history/:
-// every byte that is not unreserved, '/' and '.' included, so that no client,
-// proxy or mux cleans the path or treats the key as more than one segment.
-func EscapeKey(key string) string {
-	return strings.ReplaceAll(url.PathEscape(key), ".", "%2E")
 }
 
 // unmatched answers a request no route matched: 405 with Allow when the path
@@ -188,10 +182,10 @@ func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
 			allow = rec.header.Get("Allow")
 		}
 		w.Header().Set("Allow", allow)
-		h.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
+		h.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, name: wire.ProblemMethodNotAllowed,
 			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
 	case http.StatusNotFound, 0:
-		h.writeError(w, r, &requestError{status: http.StatusNotFound, name: nameNotFound,
+		h.writeError(w, r, &requestError{status: http.StatusNotFound, name: wire.ProblemNotFound,
 			detail: "no route matches this path"}, errInfo{})
 	default:
 		fallback.ServeHTTP(w, r)

@@ -11,18 +11,19 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // setEntryHeaders sets the headers that describe e.
 func setEntryHeaders(w http.ResponseWriter, e *vkv.Entry) {
 	hd := w.Header()
 	hd.Set("ETag", e.Version.ETag())
-	hd.Set(HeaderVersion, e.Version.String())
+	hd.Set(wire.HeaderVersion, e.Version.String())
 	if e.CreateVersion != 0 {
-		hd.Set(HeaderCreateVersion, e.CreateVersion.String())
+		hd.Set(wire.HeaderCreateVersion, e.CreateVersion.String())
 	}
 	if !e.ExpiresAt.IsZero() {
-		hd.Set(HeaderExpiresAt, e.ExpiresAt.UTC().Format(time.RFC3339Nano))
+		hd.Set(wire.HeaderExpiresAt, e.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	}
 }
 
@@ -94,7 +95,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(limit, "")
 		}
-		return nil, badRequest(nameInvalidRequest, "the request body could not be read")
+		return nil, badRequest(wire.ProblemInvalidRequest, "the request body could not be read")
 	}
 	return b, nil
 }
@@ -124,7 +125,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	ttl, err := parseTTL(r.URL.Query().Get("ttl"))
+	ttl, err := parseTTL(r.URL.Query().Get(wire.ParamTTL))
 	if err != nil {
 		h.writeError(w, r, err, info)
 		return
@@ -137,7 +138,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var re *requestError
 		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
-			re.code = "value-too-large"
+			re.code = wire.CodeValueTooLarge
 		}
 		h.writeError(w, r, err, info)
 		return
@@ -189,9 +190,9 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		setEntryHeaders(w, &written)
 	} else {
 		w.Header().Set("ETag", v.ETag())
-		w.Header().Set(HeaderVersion, v.String())
+		w.Header().Set(wire.HeaderVersion, v.String())
 	}
-	writeJSON(w, status, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
+	writeJSON(w, status, wire.WriteResult{Key: key, KeyBase64: wire.KeyBytes(key), Version: v})
 }
 
 // createdAt reports whether the write of key at version v created it, for
@@ -250,8 +251,8 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	w.Header().Set(HeaderVersion, v.String())
-	writeJSON(w, http.StatusOK, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
+	w.Header().Set(wire.HeaderVersion, v.String())
+	writeJSON(w, http.StatusOK, wire.WriteResult{Key: key, KeyBase64: wire.KeyBytes(key), Version: v})
 }
 
 // intParam parses the non-negative integer query parameter name; absent
@@ -263,14 +264,14 @@ func intParam(r *http.Request, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, badRequest(nameInvalidRequest, fmt.Sprintf("the query parameter %s=%q is not a non-negative integer", name, s))
+		return 0, badRequest(wire.ProblemInvalidRequest, fmt.Sprintf("the query parameter %s=%q is not a non-negative integer", name, s))
 	}
 	return n, nil
 }
 
 // list serves GET /v1/kv?prefix=P&after=K&limit=N.
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
-	limit, err := intParam(r, "limit")
+	limit, err := intParam(r, wire.ParamLimit)
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
 		return
@@ -280,16 +281,14 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	limit = min(limit, vkv.MaxListLimit)
 	q := r.URL.Query()
-	entries, next, err := h.kv.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
+	entries, next, err := h.kv.List(r.Context(), q.Get(wire.ParamPrefix), q.Get(wire.ParamAfter), limit)
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
 		return
 	}
-	res := ListResult{Items: make([]Item, 0, len(entries)), Next: next, NextBase64: KeyBytes(next)}
+	res := wire.ListResult{Items: make([]wire.Item, 0, len(entries)), Next: next, NextBase64: wire.KeyBytes(next)}
 	for i := range entries {
-		e := &entries[i]
-		res.Items = append(res.Items, Item{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, Value: nonNil(e.Value),
-			CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)})
+		res.Items = append(res.Items, wire.ItemOf(&entries[i]))
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -302,7 +301,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	limit, err := intParam(r, "limit")
+	limit, err := intParam(r, wire.ParamLimit)
 	if err != nil {
 		h.writeError(w, r, err, info)
 		return
@@ -315,14 +314,9 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	res := HistoryResult{Key: key, KeyBase64: KeyBytes(key), Versions: make([]HistoryVersion, 0, len(entries))}
+	res := wire.HistoryResult{Key: key, KeyBase64: wire.KeyBytes(key), Versions: make([]wire.HistoryVersion, 0, len(entries))}
 	for i := range entries {
-		e := &entries[i]
-		hv := HistoryVersion{Version: e.Version, CreateVersion: e.CreateVersion, Deleted: e.Deleted}
-		if !e.Deleted {
-			hv.Value, hv.ExpiresAt = nonNil(e.Value), timePtr(e)
-		}
-		res.Versions = append(res.Versions, hv)
+		res.Versions = append(res.Versions, wire.HistoryVersionOf(&entries[i]))
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -335,15 +329,7 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, err, errInfo{})
 			return
 		}
-		w.Header().Set(HeaderStoreVersion, v.String())
+		w.Header().Set(wire.HeaderStoreVersion, v.String())
 	}
-	writeJSON(w, http.StatusOK, Health{Status: "ok"})
-}
-
-// nonNil returns b, or an empty slice for nil, so that JSON shows "".
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
+	writeJSON(w, http.StatusOK, wire.Health{Status: "ok"})
 }

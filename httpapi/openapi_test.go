@@ -29,6 +29,7 @@ import (
 	"github.com/vkvstore/vkv/docs"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // The tests in this file hold docs/openapi.yaml and the handler to each
@@ -349,7 +350,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	// The problem types are the handler's.
 	var want []any
 	for _, name := range httpapi.ProblemNames() {
-		want = append(want, httpapi.ProblemTypeBase+name)
+		want = append(want, wire.ProblemTypeBase+name)
 	}
 	problemType, _ := d.pointer("#/components/schemas/Problem/properties/type/enum")
 	got := slices.Clone(asList(problemType))
@@ -373,8 +374,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 	for _, h := range []string{
-		httpapi.HeaderVersion, httpapi.HeaderCreateVersion, httpapi.HeaderExpiresAt, httpapi.HeaderStoreVersion,
-		httpapi.HeaderRequestID, httpapi.HeaderLastEventID, httpapi.HeaderBackupSize,
+		wire.HeaderVersion, wire.HeaderCreateVersion, wire.HeaderExpiresAt, wire.HeaderStoreVersion,
+		wire.HeaderRequestID, wire.HeaderLastEventID, wire.HeaderBackupSize,
 		"ETag", "If-Match", "If-None-Match", "Prefer", "WWW-Authenticate", "Allow",
 	} {
 		if !headers[http.CanonicalHeaderKey(h)] {
@@ -635,7 +636,7 @@ func (d *oaDoc) run(t *testing.T, op oaOperation, c oaCase) {
 			if c.key != nil && p["name"] == "key" {
 				v = *c.key
 			}
-			path = strings.ReplaceAll(path, "{"+fmt.Sprint(p["name"])+"}", httpapi.EscapeKey(v))
+			path = strings.ReplaceAll(path, "{"+fmt.Sprint(p["name"])+"}", wire.EscapeKey(v))
 		}
 	}
 	target := srv.URL + path

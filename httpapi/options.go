@@ -36,7 +36,7 @@ type config struct {
 	historyLimit   int
 	token          string
 	logger         *slog.Logger
-	heartbeat      time.Duration // of watch streams; 0: DefaultHeartbeat
+	heartbeat      time.Duration // of watch streams; 0: wire.DefaultHeartbeat
 	metrics        Metrics       // WithMetrics; nil: none
 }
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // maxURLKey is the longest key the client sends in a URL: longer keys cannot
@@ -230,7 +230,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 
 // keyPath is the escaped path of key under prefix.
 func keyPath(prefix, key string) string {
-	return prefix + httpapi.EscapeKey(key)
+	return prefix + wire.EscapeKey(key)
 }
 
 // checkKey refuses keys no server can take before they are put in a URL.
@@ -248,14 +248,14 @@ func checkKey(key string) error {
 // that carry them, when present.
 func parseEntryHeaders(e *vkv.Entry, h http.Header) error {
 	var err error
-	if s := h.Get(httpapi.HeaderCreateVersion); s != "" {
+	if s := h.Get(wire.HeaderCreateVersion); s != "" {
 		if e.CreateVersion, err = vkv.ParseVersion(s); err != nil {
-			return fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderCreateVersion, err)
+			return fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderCreateVersion, err)
 		}
 	}
-	if s := h.Get(httpapi.HeaderExpiresAt); s != "" {
+	if s := h.Get(wire.HeaderExpiresAt); s != "" {
 		if e.ExpiresAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderExpiresAt, err)
+			return fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderExpiresAt, err)
 		}
 	}
 	return nil
@@ -265,8 +265,8 @@ func parseEntryHeaders(e *vkv.Entry, h http.Header) error {
 func entryFromResponse(key string, resp *http.Response) (vkv.Entry, error) {
 	e := vkv.Entry{Key: key}
 	var err error
-	if e.Version, err = vkv.ParseVersion(resp.Header.Get(httpapi.HeaderVersion)); err != nil {
-		return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderVersion, err)
+	if e.Version, err = vkv.ParseVersion(resp.Header.Get(wire.HeaderVersion)); err != nil {
+		return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderVersion, err)
 	}
 	if err := parseEntryHeaders(&e, resp.Header); err != nil {
 		return vkv.Entry{}, err
@@ -293,7 +293,7 @@ func (c *Client) get(ctx context.Context, key string, v vkv.Version, at bool) (v
 	}
 	cl := call{method: http.MethodGet, path: keyPath("/v1/kv/", key), kind: opRead, key: key, version: v}
 	if at {
-		cl.query = url.Values{"version": {v.String()}}
+		cl.query = url.Values{wire.ParamVersion: {v.String()}}
 	}
 	resp, err := c.do(ctx, cl)
 	if err != nil {
@@ -315,31 +315,28 @@ func decodeJSON(resp *http.Response, v any) error {
 func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
 	q := url.Values{}
 	if prefix != "" {
-		q.Set("prefix", prefix)
+		q.Set(wire.ParamPrefix, prefix)
 	}
 	if after != "" {
-		q.Set("after", after)
+		q.Set(wire.ParamAfter, after)
 	}
 	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+		q.Set(wire.ParamLimit, strconv.Itoa(limit))
 	}
 	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/kv", query: q, kind: opRead})
 	if err != nil {
 		return nil, "", err
 	}
 	defer resp.Body.Close()
-	var res httpapi.ListResult
+	var res wire.ListResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return nil, "", err
 	}
 	entries := make([]vkv.Entry, len(res.Items))
-	for i, it := range res.Items {
-		entries[i] = vkv.Entry{Key: httpapi.WireKey(it.Key, it.KeyBase64), Value: it.Value, Version: it.Version, CreateVersion: it.CreateVersion}
-		if it.ExpiresAt != nil {
-			entries[i].ExpiresAt = *it.ExpiresAt
-		}
+	for i := range res.Items {
+		entries[i] = res.Items[i].Entry()
 	}
-	return entries, httpapi.WireKey(res.Next, res.NextBase64), nil
+	return entries, wire.WireKey(res.Next, res.NextBase64), nil
 }
 
 // History returns up to limit kept versions of key, newest first.
@@ -349,23 +346,20 @@ func (c *Client) History(ctx context.Context, key string, limit int) ([]vkv.Entr
 	}
 	var q url.Values
 	if limit > 0 {
-		q = url.Values{"limit": {strconv.Itoa(limit)}}
+		q = url.Values{wire.ParamLimit: {strconv.Itoa(limit)}}
 	}
 	resp, err := c.do(ctx, call{method: http.MethodGet, path: keyPath("/v1/history/", key), query: q, kind: opRead, key: key})
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var res httpapi.HistoryResult
+	var res wire.HistoryResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return nil, err
 	}
 	entries := make([]vkv.Entry, len(res.Versions))
-	for i, hv := range res.Versions {
-		entries[i] = vkv.Entry{Key: key, Value: hv.Value, Version: hv.Version, CreateVersion: hv.CreateVersion, Deleted: hv.Deleted}
-		if hv.ExpiresAt != nil {
-			entries[i].ExpiresAt = *hv.ExpiresAt
-		}
+	for i := range res.Versions {
+		entries[i] = res.Versions[i].Entry(key)
 	}
 	return entries, nil
 }
@@ -393,14 +387,14 @@ func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Ve
 	}
 	q := url.Values{}
 	if expected != nil {
-		q.Set("version", expected.String())
+		q.Set(wire.ParamVersion, expected.String())
 	}
 	ttl, err := ttlParam(opts)
 	if err != nil {
 		return 0, err
 	}
 	if ttl != "" {
-		q.Set("ttl", ttl)
+		q.Set(wire.ParamTTL, ttl)
 	}
 	cl := call{method: method, path: keyPath("/v1/kv/", key), query: q, kind: opWrite, key: key, prefer: expected != nil}
 	if method == http.MethodPut {
@@ -415,7 +409,7 @@ func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Ve
 		return 0, err
 	}
 	defer resp.Body.Close()
-	var res httpapi.WriteResult
+	var res wire.WriteResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return 0, err
 	}
@@ -434,7 +428,7 @@ func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Ve
 // says (201: the write created the key).
 func writtenEntry(key string, v vkv.Version, resp *http.Response) (vkv.Entry, error) {
 	e := vkv.Entry{Key: key, Version: v}
-	if resp.Header.Get(httpapi.HeaderCreateVersion) == "" && resp.StatusCode == http.StatusCreated {
+	if resp.Header.Get(wire.HeaderCreateVersion) == "" && resp.StatusCode == http.StatusCreated {
 		e.CreateVersion = v
 	}
 	if err := parseEntryHeaders(&e, resp.Header); err != nil {
@@ -472,13 +466,13 @@ func (c *Client) storeVersion(ctx context.Context) (v vkv.Version, ok bool, err 
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
-	s := resp.Header.Get(httpapi.HeaderStoreVersion)
+	s := resp.Header.Get(wire.HeaderStoreVersion)
 	if s == "" {
 		return 0, false, nil
 	}
 	v, err = vkv.ParseVersion(s)
 	if err != nil {
-		return 0, false, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderStoreVersion, err)
+		return 0, false, fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderStoreVersion, err)
 	}
 	return v, true, nil
 }

@@ -13,6 +13,11 @@
 // becomes vkv.ErrNotFound, 410 a *vkv.CompactedError, and so on); problems
 // with no vkv counterpart are a *ProblemError.
 //
+// The client speaks the wire format of package
+// github.com/vkvstore/vkv/wire; it does not import the server's package
+// httpapi, so a program that only talks to a server does not build the
+// handler.
+//
 // # Transactions
 //
 // Update and View run their function against a snapshot: the first Get pins

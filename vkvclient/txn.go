@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // clientBackend runs vkv's transaction engine over HTTP: a snapshot reads
@@ -82,21 +82,21 @@ func (c *Client) Update(ctx context.Context, fn func(tx vkv.Txn) error) (vkv.Ver
 
 // Commit sends the conditions and writes as one POST /v1/txn.
 func (b clientBackend) Commit(ctx context.Context, conds []vkv.TxnCondition, ops []vkv.TxnOp) (vkv.Version, error) {
-	req := httpapi.TxnRequest{
-		Conditions: make([]httpapi.TxnCondition, 0, len(conds)),
-		Ops:        make([]httpapi.TxnOp, 0, len(ops)),
+	req := wire.TxnRequest{
+		Conditions: make([]wire.TxnCondition, 0, len(conds)),
+		Ops:        make([]wire.TxnOp, 0, len(ops)),
 	}
 	for _, cd := range conds {
 		v := cd.Version
-		req.Conditions = append(req.Conditions, httpapi.TxnCondition{Key: cd.Key, KeyBase64: httpapi.KeyBytes(cd.Key), Version: &v})
+		req.Conditions = append(req.Conditions, wire.TxnCondition{Key: cd.Key, KeyBase64: wire.KeyBytes(cd.Key), Version: &v})
 	}
 	for _, op := range ops {
 		if op.Delete {
-			req.Ops = append(req.Ops, httpapi.TxnOp{Op: "delete", Key: op.Key, KeyBase64: httpapi.KeyBytes(op.Key)})
+			req.Ops = append(req.Ops, wire.TxnOp{Op: wire.OpDelete, Key: op.Key, KeyBase64: wire.KeyBytes(op.Key)})
 			continue
 		}
 		val := op.Value
-		o := httpapi.TxnOp{Op: "put", Key: op.Key, KeyBase64: httpapi.KeyBytes(op.Key), Value: &val}
+		o := wire.TxnOp{Op: wire.OpPut, Key: op.Key, KeyBase64: wire.KeyBytes(op.Key), Value: &val}
 		if op.TTL > 0 {
 			o.TTL = op.TTL.String()
 		}
@@ -112,7 +112,7 @@ func (b clientBackend) Commit(ctx context.Context, conds []vkv.TxnCondition, ops
 		return 0, valueTooLarge(ops, err)
 	}
 	defer resp.Body.Close()
-	var res httpapi.TxnResult
+	var res wire.TxnResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return 0, err
 	}

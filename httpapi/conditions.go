@@ -181,24 +181,18 @@ func parseTTL(s string) (time.Duration, error) {
 		return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL,
 			detail: fmt.Sprintf("ttl %q is neither a Go duration (\"90s\") nor a number of seconds", s)}
 	}
-	if d < 0 {
-		return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL,
-			detail: fmt.Sprintf("ttl %q is negative", s)}
-	}
-	if d > MaxTTL {
-		return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL,
-			detail: fmt.Sprintf("ttl %q is longer than the limit of %d seconds", s, MaxTTL/time.Second)}
+	if err := vkv.CheckTTL(d); err != nil {
+		detail := fmt.Sprintf("ttl %q is negative", s)
+		if d > 0 {
+			detail = fmt.Sprintf("ttl %q is longer than the limit of %d seconds", s, vkv.MaxTTL/time.Second)
+		}
+		return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL, detail: detail}
 	}
 	return d, nil
 }
 
-// checkKey validates a key against the handler's limit.
+// checkKey validates a key against the handler's limits, with the check
+// every vkv.KV uses.
 func (h *handler) checkKey(key string) error {
-	if key == "" {
-		return &vkv.KeyError{Key: "", Reason: "empty"}
-	}
-	if len(key) > h.cfg.maxKeySize {
-		return &vkv.KeyError{Key: key[:min(len(key), 64)], Reason: fmt.Sprintf("longer than %d bytes", h.cfg.maxKeySize)}
-	}
-	return nil
+	return h.limits.CheckKey(key)
 }

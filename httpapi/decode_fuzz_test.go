@@ -29,6 +29,7 @@ const (
 func FuzzDecodeTxn(f *testing.F) {
 	h := &handler{cfg: defaultConfig()}
 	h.cfg.maxKeySize, h.cfg.maxTxnOps = fuzzMaxKey, fuzzMaxOps
+	h.limits = h.cfg.limitsFor(nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, opts, err := h.decodeTxn(body)
 		if err != nil {
@@ -93,7 +94,7 @@ func checkTxn(t *testing.T, body []byte, req *wire.TxnRequest, opts [][]vkv.Writ
 				t.Fatalf("accepted %q with a put without a value", body)
 			}
 			ttl := vkv.NewWriteOptions(opts[i]...).TTL
-			if ttl < 0 || ttl > MaxTTL || (op.TTL == "" && ttl != 0) {
+			if ttl < 0 || ttl > vkv.MaxTTL || (op.TTL == "" && ttl != 0) {
 				t.Fatalf("accepted %q with ttl %q as %v", body, op.TTL, ttl)
 			}
 		case "delete":

@@ -1,8 +1,9 @@
 // Package httpapi serves a vkv.KV over HTTP, as the vkv HTTP contract (v1)
 // describes: single-key reads and conditional writes under /v1/kv/, listing
 // at /v1/kv, transactions at /v1/txn, history at /v1/history/, the change
-// feed at /v1/watch, a backup at /v1/backup, the OpenAPI document at
-// /v1/openapi.yaml, a health check at /healthz and, with WithMetrics,
+// feed at /v1/watch, a backup at /v1/backup, the server's limits at
+// /v1/limits, the OpenAPI document at /v1/openapi.yaml, a health check at
+// /healthz and, with WithMetrics,
 // metrics at /metrics. docs/openapi.yaml describes every route, header and
 // problem type; Patterns lists the routes a handler serves.
 //
@@ -37,7 +38,7 @@
 //     plain or as %2F; keys with empty, "." or ".." segments are served as
 //     they are (the handler does not clean or redirect such paths).
 //   - PUT takes an optional ttl query parameter: a Go duration ("90s",
-//     "1h30m") or a whole number of seconds ("90"), at most MaxTTL. In a
+//     "1h30m") or a whole number of seconds ("90"), at most vkv.MaxTTL. In a
 //     transaction an op takes a "ttl" member in the same form.
 //   - A query string that does not parse (bad percent-encoding, a ';'
 //     separator) is 400 invalid-request: net/http would drop the bad pair,
@@ -74,6 +75,12 @@
 //     A backup that fails after its first byte aborts the connection, so that
 //     no short backup looks whole. The write deadline is moved forward as it
 //     is written (BackupWriteTimeout).
+//   - Limits: the handler checks keys, values and transactions with
+//     vkv.Limits, the same checks as the store's, at the KV's own limits
+//     when it tells them (vkv.Limiter, as *vkv.Store does) and else at
+//     DefaultMaxKeySize, DefaultMaxBodySize and DefaultMaxTxnOps; the
+//     WithMax options can lower them. GET /v1/limits serves those numbers
+//     (a wire.Limits), so that clients can check before they send.
 //   - GET /v1/openapi.yaml serves docs/openapi.yaml (application/yaml),
 //     behind the token like every /v1 route.
 //   - WithMetrics reports every request (its route pattern, status and

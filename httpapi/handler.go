@@ -33,7 +33,8 @@ type versioner interface {
 type handler struct {
 	kv        vkv.KV
 	cfg       config
-	mux       *routeMux // records the patterns registered
+	limits    vkv.Limits // what the handler accepts: cfg.limitsFor(kv)
+	mux       *routeMux  // records the patterns registered
 	tokenHash [sha256.Size]byte
 	watches   streams // watch streams, ended when their server shuts down
 }
@@ -47,6 +48,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 			o(&h.cfg)
 		}
 	}
+	h.limits = h.cfg.limitsFor(kv)
 	if h.cfg.token != "" {
 		h.tokenHash = sha256.Sum256([]byte(h.cfg.token))
 	}
@@ -58,6 +60,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 	h.mux.HandleFunc("GET /v1/history/{key...}", h.history)
 	h.mux.HandleFunc("GET /v1/watch", h.watch)
 	h.mux.HandleFunc("GET /v1/backup", h.backup)
+	h.mux.HandleFunc("GET /v1/limits", h.serveLimits)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /v1/openapi.yaml", h.openapi)
 	if h.cfg.metrics != nil {

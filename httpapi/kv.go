@@ -134,7 +134,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 	if ttl > 0 {
 		opts = append(opts, vkv.WithTTL(ttl))
 	}
-	body, err := readBody(w, r, h.cfg.maxBodySize)
+	body, err := readBody(w, r, int64(h.limits.MaxValueSize))
 	if err != nil {
 		var re *requestError
 		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {

@@ -81,10 +81,8 @@ func (h *handler) decodeTxn(body []byte) (*wire.TxnRequest, [][]vkv.WriteOption,
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, nil, badRequest(wire.ProblemInvalidRequest, "the body holds more than one JSON value")
 	}
-	if n := len(req.Ops); n > h.cfg.maxTxnOps {
-		limit := int64(h.cfg.maxTxnOps)
-		return nil, nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeTooManyOps,
-			limit: &limit, detail: fmt.Sprintf("the transaction has %d ops, more than the limit of %d", n, limit)}
+	if err := h.checkTxnOps(len(req.Ops), "ops"); err != nil {
+		return nil, nil, err
 	}
 	for i := range req.Conditions {
 		req.Conditions[i].Key = wire.WireKey(req.Conditions[i].Key, req.Conditions[i].KeyBase64)
@@ -92,10 +90,8 @@ func (h *handler) decodeTxn(body []byte) (*wire.TxnRequest, [][]vkv.WriteOption,
 	for i := range req.Ops {
 		req.Ops[i].Key = wire.WireKey(req.Ops[i].Key, req.Ops[i].KeyBase64)
 	}
-	if n := len(req.Conditions); n > h.cfg.maxTxnOps {
-		limit := int64(h.cfg.maxTxnOps)
-		return nil, nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeTooManyOps,
-			limit: &limit, detail: fmt.Sprintf("the transaction has %d conditions, more than the limit of %d", n, limit)}
+	if err := h.checkTxnOps(len(req.Conditions), "conditions"); err != nil {
+		return nil, nil, err
 	}
 	for i, c := range req.Conditions {
 		if err := h.checkKey(c.Key); err != nil {
@@ -146,6 +142,19 @@ func (h *handler) decodeTxn(body []byte) (*wire.TxnRequest, [][]vkv.WriteOption,
 		}
 	}
 	return &req, opts, nil
+}
+
+// checkTxnOps checks n ops, or n conditions (what), against the handler's
+// limit with vkv.Limits.CheckTxnOps, and reports a transaction over it as
+// 400 invalid-request, code too-many-ops, before any of it reaches the KV.
+func (h *handler) checkTxnOps(n int, what string) error {
+	var le *vkv.LimitError
+	if err := h.limits.CheckTxnOps(n); !errors.As(err, &le) {
+		return err
+	}
+	limit := int64(le.Limit)
+	return &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeTooManyOps,
+		limit: &limit, detail: fmt.Sprintf("the transaction has %d %s, more than the limit of %d", n, what, limit)}
 }
 
 // jsonProblem describes a JSON decoding error without Go type names.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,11 +19,6 @@ import (
 	"github.com/vkvstore/vkv/wire"
 )
 
-// maxURLKey is the longest key the client sends in a URL: longer keys cannot
-// be stored by any vkv store (the key layout holds at most 64000 bytes), and
-// a URL that long would overflow the server's header limit.
-const maxURLKey = 64000
-
 // expectContinueOver is the body size above which a request asks the server
 // with Expect: 100-continue before sending the body, so that a body over the
 // server's limit is refused without being transferred.
@@ -36,11 +32,20 @@ type Client struct {
 	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
 	token     string
 	attempts  int
-	txns      *vkv.TxnEngine // runs Update and View
 	closed    atomic.Bool
 	watchIdle time.Duration    // see WithWatchIdleTimeout
 	watches   watchSet         // watches in progress, ended by Close
 	now       func() time.Time // see WithClock
+
+	learnSem chan struct{}           // held while the limits are fetched
+	learnt   atomic.Pointer[learned] // nil until the limits are known
+}
+
+// learned is what the client learns from its server on first use: the
+// server's limits, and the transaction engine that checks them.
+type learned struct {
+	limits vkv.Limits
+	txns   *vkv.TxnEngine // runs Update and View
 }
 
 var _ vkv.KV = (*Client)(nil)
@@ -121,19 +126,74 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 
 		watchIdle: DefaultWatchIdleTimeout,
 		now:       time.Now,
+		learnSem:  make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
 		}
 	}
-	c.txns = vkv.NewTxnEngine(clientBackend{c}, vkv.TxnEngineOptions{
-		// The server checks its own limits; a key longer than a URL can
-		// carry is refused here, before it is put in one.
-		Limits:      vkv.Limits{MaxKeySize: maxURLKey},
-		MaxAttempts: c.attempts,
-	})
 	return c, nil
+}
+
+// Limits returns the server's limits, from GET /v1/limits: fetched by the
+// first call that needs them (this one, or any call that sends a key) and
+// kept for the life of the Client. The client checks every key, value, TTL
+// and transaction with them (vkv.Limits' methods) before it sends a request,
+// so that it refuses what the server would refuse, without a round trip,
+// with the errors of the embedded store (*vkv.KeyError, *vkv.LimitError).
+// A server from before GET /v1/limits (404) gives the zero Limits: no limit
+// is known, and the server's own answers give the same errors.
+func (c *Client) Limits(ctx context.Context) (vkv.Limits, error) {
+	l, err := c.learn(ctx)
+	if err != nil {
+		return vkv.Limits{}, err
+	}
+	return l.limits, nil
+}
+
+// learn returns what the client knows of its server, fetching the limits
+// once. A failed fetch is not kept: the next call tries again.
+func (c *Client) learn(ctx context.Context) (*learned, error) {
+	if l := c.learnt.Load(); l != nil {
+		return l, nil
+	}
+	select {
+	case c.learnSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.learnSem }()
+	if l := c.learnt.Load(); l != nil {
+		return l, nil
+	}
+	lim, err := c.fetchLimits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &learned{limits: lim, txns: vkv.NewTxnEngine(clientBackend{c}, vkv.TxnEngineOptions{
+		Limits:      lim,
+		MaxAttempts: c.attempts,
+	})}
+	c.learnt.Store(l)
+	return l, nil
+}
+
+// fetchLimits asks the server for its limits.
+func (c *Client) fetchLimits(ctx context.Context) (vkv.Limits, error) {
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/limits", kind: opRead})
+	if pe := (*ProblemError)(nil); errors.As(err, &pe) && pe.StatusCode == http.StatusNotFound {
+		return vkv.Limits{}, nil // a server from before GET /v1/limits
+	}
+	if err != nil {
+		return vkv.Limits{}, err
+	}
+	defer resp.Body.Close()
+	var res wire.Limits
+	if err := decodeJSON(resp, &res); err != nil {
+		return vkv.Limits{}, err
+	}
+	return res.Limits(), nil
 }
 
 // Endpoint returns the server's base URL, as given to New (without a
@@ -233,15 +293,17 @@ func keyPath(prefix, key string) string {
 	return prefix + wire.EscapeKey(key)
 }
 
-// checkKey refuses keys no server can take before they are put in a URL.
-func checkKey(key string) error {
+// checkKey refuses, before it is sent, a key the server would refuse.
+func (c *Client) checkKey(ctx context.Context, key string) (vkv.Limits, error) {
 	if key == "" {
-		return &vkv.KeyError{Key: "", Reason: "empty"}
+		// Refused by any limits: no need to learn them.
+		return vkv.Limits{}, vkv.Limits{}.CheckKey(key)
 	}
-	if len(key) > maxURLKey {
-		return &vkv.KeyError{Key: key[:64], Reason: fmt.Sprintf("longer than %d bytes", maxURLKey)}
+	lim, err := c.Limits(ctx)
+	if err != nil {
+		return vkv.Limits{}, err
 	}
-	return nil
+	return lim, lim.CheckKey(key)
 }
 
 // parseEntryHeaders sets e's CreateVersion and ExpiresAt from the headers
@@ -288,7 +350,7 @@ func (c *Client) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entr
 }
 
 func (c *Client) get(ctx context.Context, key string, v vkv.Version, at bool) (vkv.Entry, error) {
-	if err := checkKey(key); err != nil {
+	if _, err := c.checkKey(ctx, key); err != nil {
 		return vkv.Entry{}, err
 	}
 	cl := call{method: http.MethodGet, path: keyPath("/v1/kv/", key), kind: opRead, key: key, version: v}
@@ -341,7 +403,7 @@ func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]v
 
 // History returns up to limit kept versions of key, newest first.
 func (c *Client) History(ctx context.Context, key string, limit int) ([]vkv.Entry, error) {
-	if err := checkKey(key); err != nil {
+	if _, err := c.checkKey(ctx, key); err != nil {
 		return nil, err
 	}
 	var q url.Values
@@ -364,15 +426,15 @@ func (c *Client) History(ctx context.Context, key string, limit int) ([]vkv.Entr
 	return entries, nil
 }
 
-// ttlParam checks the TTL of opts and returns it as a query value ("" for
-// none).
+// ttlParam checks the TTL of opts, as the store does, and returns it as a
+// query value ("" for none).
 func ttlParam(opts []vkv.WriteOption) (string, error) {
 	if len(opts) == 0 {
 		return "", nil
 	}
 	ttl := vkv.NewWriteOptions(opts...).TTL
-	if ttl < 0 {
-		return "", fmt.Errorf("%w: %v", vkv.ErrInvalidTTL, ttl)
+	if err := vkv.CheckTTL(ttl); err != nil {
+		return "", err
 	}
 	if ttl == 0 {
 		return "", nil
@@ -382,8 +444,14 @@ func ttlParam(opts []vkv.WriteOption) (string, error) {
 
 // write sends a PUT or DELETE and returns the new version.
 func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Version, value []byte, opts []vkv.WriteOption) (vkv.Version, error) {
-	if err := checkKey(key); err != nil {
+	lim, err := c.checkKey(ctx, key)
+	if err != nil {
 		return 0, err
+	}
+	if method == http.MethodPut {
+		if err := lim.CheckValue(key, value); err != nil {
+			return 0, err
+		}
 	}
 	q := url.Values{}
 	if expected != nil {

@@ -18,6 +18,16 @@
 // httpapi, so a program that only talks to a server does not build the
 // handler.
 //
+// # Limits
+//
+// The first call that sends a key (or Update, View, or Limits itself) asks
+// the server for its limits, GET /v1/limits, once for the life of the
+// Client. From then on the client checks every key, value, TTL and
+// transaction with vkv.Limits' methods, as the store does, and refuses what
+// is over a limit without a request, with the store's own errors
+// (*vkv.KeyError, *vkv.LimitError). A server from before /v1/limits gives no
+// limits; its answers are then mapped to the same errors.
+//
 // # Transactions
 //
 // Update and View run their function against a snapshot: the first Get pins

@@ -67,7 +67,11 @@ func (c *Client) View(ctx context.Context, fn func(tx vkv.Txn) error) error {
 	if c.closed.Load() {
 		return vkv.ErrClosed
 	}
-	return c.txns.View(ctx, fn)
+	l, err := c.learn(ctx)
+	if err != nil {
+		return err
+	}
+	return l.txns.View(ctx, fn)
 }
 
 // Update runs fn in a read-write transaction and commits its writes with
@@ -77,7 +81,11 @@ func (c *Client) Update(ctx context.Context, fn func(tx vkv.Txn) error) (vkv.Ver
 	if c.closed.Load() {
 		return 0, vkv.ErrClosed
 	}
-	return c.txns.Update(ctx, fn)
+	l, err := c.learn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return l.txns.Update(ctx, fn)
 }
 
 // Commit sends the conditions and writes as one POST /v1/txn.

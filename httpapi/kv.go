@@ -43,7 +43,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // get serves GET and HEAD /v1/kv/{key...}, with ?version=N for a past
-// version and If-None-Match for 304.
+// version, ?version=latest for a read pinned to the newest version, and
+// If-None-Match for 304.
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	info := errInfo{key: &key}
@@ -56,16 +57,21 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	v, at, err := queryVersion(r)
-	if err != nil {
-		h.writeError(w, r, err, info)
-		return
-	}
 	var e vkv.Entry
-	if at {
-		e, err = h.kv.GetAt(r.Context(), key, v)
+	if vals := r.URL.Query()[wire.ParamVersion]; len(vals) == 1 && vals[0] == wire.VersionLatest {
+		e, err = h.getPinned(r.Context(), w.Header(), key)
 	} else {
-		e, err = h.kv.Get(r.Context(), key)
+		var v vkv.Version
+		var at bool
+		if v, at, err = queryVersion(r); err != nil {
+			h.writeError(w, r, err, info)
+			return
+		}
+		if at {
+			e, err = h.kv.GetAt(r.Context(), key, v)
+		} else {
+			e, err = h.kv.Get(r.Context(), key)
+		}
 	}
 	if err != nil {
 		h.writeError(w, r, err, info)
@@ -82,6 +88,27 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(e.Value)
 	}
+}
+
+// getPinned reads key for GET ?version=latest: at the KV's newest version
+// V exactly, as GetAt(key, V) does, so that the answer agrees with later
+// reads at V; V goes in the header Vkv-Store-Version, on a 404 too, for the
+// client to pin its next reads to. A KV that cannot tell its newest version
+// is read with Get, and the header is not sent.
+func (h *handler) getPinned(ctx context.Context, hd http.Header, key string) (vkv.Entry, error) {
+	vr, ok := h.kv.(versioner)
+	if !ok {
+		return h.kv.Get(ctx, key)
+	}
+	v, err := vr.CurrentVersion(ctx)
+	if err != nil {
+		return vkv.Entry{}, err
+	}
+	e, err := h.kv.GetAt(ctx, key, v)
+	if err == nil || errors.Is(err, vkv.ErrNotFound) {
+		hd.Set(wire.HeaderStoreVersion, v.String())
+	}
+	return e, err
 }
 
 // readBody reads r's body up to limit bytes; more gives a 413 problem.

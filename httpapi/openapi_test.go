@@ -441,11 +441,17 @@ var oaExtraCases = map[string][]oaCase{
 	"GET /v1/kv/{key}": {
 		{name: "a missing key", key: oaStr("orders/99"), want: 404},
 		{name: "a future version", query: url.Values{"version": {"99"}}, want: 400},
+		{name: "a malformed version", query: url.Values{"version": {"x"}}, want: 400},
+		{name: "the latest version", query: url.Values{"version": {"latest"}}, want: 200},
+		{name: "the latest version of a missing key", key: oaStr("orders/99"), query: url.Values{"version": {"latest"}}, want: 404},
+		{name: "the latest version, not modified", query: url.Values{"version": {"latest"}}, header: http.Header{"If-None-Match": {`"2"`}}, want: 304},
 		{name: "the empty key", key: oaStr(""), want: 400},
 		{name: "a closed store", closed: true, want: 503},
 	},
 	"HEAD /v1/kv/{key}": {
 		{name: "a missing key", key: oaStr("orders/99"), want: 404},
+		{name: "the latest version", query: url.Values{"version": {"latest"}}, want: 200},
+		{name: "the latest version of a missing key", key: oaStr("orders/99"), query: url.Values{"version": {"latest"}}, want: 404},
 	},
 	"PUT /v1/kv/{key}": {
 		{name: "a stale version", query: url.Values{"version": {"1"}}, want: 409},

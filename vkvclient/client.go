@@ -39,6 +39,10 @@ type Client struct {
 
 	learnSem chan struct{}           // held while the limits are fetched
 	learnt   atomic.Pointer[learned] // nil until the limits are known
+
+	// noPinnedRead is set when the server refused GET ?version=latest (it
+	// predates it): transactions then pin their snapshot with /healthz.
+	noPinnedRead atomic.Bool
 }
 
 // learned is what the client learns from its server on first use: the
@@ -222,8 +226,9 @@ type call struct {
 	ctype   string
 	prefer  bool // send Prefer: return=representation
 	kind    opKind
-	key     string      // the key of the call, for errors
-	version vkv.Version // the version asked for (GetAt), for errors
+	key     string       // the key of the call, for errors
+	version vkv.Version  // the version asked for (GetAt), for errors
+	header  *http.Header // if not nil, set to the response's header, error responses included
 }
 
 // opKind tells error mapping what the request was.
@@ -280,6 +285,9 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 			return nil, ctxErr
 		}
 		return nil, fmt.Errorf("vkvclient: %s %s: %w", cl.method, cl.path, err)
+	}
+	if cl.header != nil {
+		*cl.header = resp.Header
 	}
 	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
 		return resp, nil
@@ -363,6 +371,39 @@ func (c *Client) get(ctx context.Context, key string, v vkv.Version, at bool) (v
 	}
 	defer resp.Body.Close()
 	return entryFromResponse(key, resp)
+}
+
+// getPinned reads key at the server's newest version V, with GET
+// ?version=latest, and returns V and true: the read that pins a
+// transaction's snapshot. V comes with a 404 too (vkv.ErrNotFound), so that
+// an absent key pins the snapshot as well. The bool is false when the server
+// did not report V: its KV cannot tell it, and the read was a plain Get.
+func (c *Client) getPinned(ctx context.Context, key string) (vkv.Entry, vkv.Version, bool, error) {
+	if _, err := c.checkKey(ctx, key); err != nil {
+		return vkv.Entry{}, 0, false, err
+	}
+	var hd http.Header
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: keyPath("/v1/kv/", key), kind: opRead, key: key,
+		query: url.Values{wire.ParamVersion: {wire.VersionLatest}}, header: &hd})
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	var (
+		pin vkv.Version
+		ok  bool
+	)
+	if s := hd.Get(wire.HeaderStoreVersion); s != "" {
+		v, perr := vkv.ParseVersion(s)
+		if perr != nil {
+			return vkv.Entry{}, 0, false, fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderStoreVersion, perr)
+		}
+		pin, ok = v, true
+	}
+	if err != nil {
+		return vkv.Entry{}, pin, ok, err
+	}
+	e, err := entryFromResponse(key, resp)
+	return e, pin, ok, err
 }
 
 // decodeJSON decodes the body of resp into v.

@@ -16,8 +16,8 @@ import (
 	"github.com/vkvstore/vkv/vkvclient"
 )
 
-// counter is an http.RoundTripper that records "METHOD /path" of every
-// request it sends on.
+// counter is an http.RoundTripper that records "METHOD /path?query" of
+// every request it sends on.
 type counter struct {
 	next http.RoundTripper
 	mu   sync.Mutex
@@ -26,7 +26,11 @@ type counter struct {
 
 func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
-	c.reqs = append(c.reqs, r.Method+" "+r.URL.Path)
+	target := r.URL.Path
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	c.reqs = append(c.reqs, r.Method+" "+target)
 	c.mu.Unlock()
 	return c.next.RoundTrip(r)
 }

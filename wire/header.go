@@ -10,8 +10,10 @@ const (
 	// HeaderExpiresAt carries the entry's expiry time (RFC 3339, nanoseconds)
 	// on GET, for keys written with a TTL.
 	HeaderExpiresAt = "Vkv-Expires-At"
-	// HeaderStoreVersion carries, on /healthz, the newest version the store
-	// has handed out, when the KV can tell.
+	// HeaderStoreVersion carries the newest version the store has handed
+	// out, when the KV can tell: on /healthz, and on GET /v1/kv/{key}
+	// ?version=latest, where it is the version the read was made at (on a
+	// 404 too).
 	HeaderStoreVersion = "Vkv-Store-Version"
 	// HeaderRequestID carries the id of the request, as logged.
 	HeaderRequestID = "X-Request-Id"
@@ -27,8 +29,9 @@ const (
 
 // Query parameters that client and server share.
 const (
-	// ParamVersion is the version of GET /v1/kv/{key} (read at it) and of
-	// PUT and DELETE (the condition that the key is at it).
+	// ParamVersion is the version of GET /v1/kv/{key} (read at it, or
+	// VersionLatest) and of PUT and DELETE (the condition that the key is at
+	// it).
 	ParamVersion = "version"
 	// ParamTTL is the TTL of a PUT: a Go duration or a number of seconds.
 	ParamTTL = "ttl"
@@ -43,6 +46,12 @@ const (
 	// after.
 	ParamFromVersion = "fromVersion"
 )
+
+// VersionLatest, as the ParamVersion of GET /v1/kv/{key}, reads the key at
+// the store's newest version V exactly (as ?version=V would) and reports V in
+// HeaderStoreVersion, also when the key is absent: one request both reads
+// and pins a snapshot, whose later reads go to ?version=V.
+const VersionLatest = "latest"
 
 // Media types of the API beyond application/json and
 // application/octet-stream.

@@ -52,8 +52,11 @@
 //     Problems for 409 and 412 sent with Prefer: return=representation carry
 //     currentCreateVersion and currentExpiresAt beside currentValue.
 //   - /healthz answers with Vkv-Store-Version, the newest version of the store,
-//     when the KV offers CurrentVersion(ctx); clients use it to pin a
-//     snapshot for reads.
+//     when the KV offers CurrentVersion(ctx). GET /v1/kv/{key}?version=latest
+//     reads the key at that version exactly (GetAt) and reports it in the
+//     same header, on a 404 too: a client reads and pins a snapshot in one
+//     request, then reads at ?version=V. Without CurrentVersion it is a
+//     plain GET, without the header.
 //   - Errors the contract does not name: a closed KV or a cancelled request is
 //     503 unavailable.
 //   - Every response has X-Request-Id (the client's, if it sent a short

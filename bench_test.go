@@ -21,6 +21,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Benchmarks come in pairs: vkv, and raw Badger doing the same work with the
@@ -580,7 +581,7 @@ func BenchmarkHTTP(b *testing.B) {
 			if resp.StatusCode != 200 && resp.StatusCode != 201 {
 				b.Fatalf("CAS: %d", resp.StatusCode)
 			}
-			v, err := vkv.ParseVersion(resp.Header.Get(httpapi.HeaderVersion))
+			v, err := vkv.ParseVersion(resp.Header.Get(wire.HeaderVersion))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -19,6 +19,15 @@ type Limits struct {
 	MaxTxnOps int
 }
 
+// Limiter is the optional interface of a KV that tells its Limits; the
+// embedded *Store implements it. A server (package httpapi) checks requests
+// with them and serves them to its clients at GET /v1/limits.
+type Limiter interface {
+	Limits() Limits
+}
+
+var _ Limiter = (*Store)(nil)
+
 // Limits returns the limits of s, from its Options.
 func (s *Store) Limits() Limits {
 	return Limits{MaxKeySize: s.opts.MaxKeySize, MaxValueSize: s.opts.MaxValueSize, MaxTxnOps: s.opts.MaxTxnOps}

@@ -271,14 +271,16 @@ func (e *TxnEngine) attempt(ctx context.Context, fn func(tx Txn) error) (v Versi
 	}
 	tx := &engineTxn{e: e, ctx: ctx, snap: snap}
 	err = fn(tx)
-	tx.finish()
-	if err != nil {
-		return 0, false, err
-	}
-	if len(tx.ops) == 0 && len(tx.expects) == 0 {
+	commit := err == nil && (len(tx.ops) > 0 || len(tx.expects) > 0)
+	if err == nil && !commit {
 		// Nothing to write and nothing to check: the reads came from
-		// one snapshot and need no commit.
-		return tx.version, false, tx.versionErr
+		// one snapshot and need no commit; the result is its version.
+		// (A failed fn does not ask: that may cost a client a request.)
+		v, err = snap.Version()
+	}
+	tx.finish()
+	if !commit {
+		return v, false, err
 	}
 	conds := tx.expects
 	for _, k := range tx.readOrder {
@@ -322,11 +324,6 @@ type engineTxn struct {
 	readOnly bool
 	done     bool
 
-	// version is the snapshot's version, taken by finish for a
-	// transaction that commits nothing.
-	version    Version
-	versionErr error
-
 	reads     map[string]Version
 	readOrder []string
 	expects   []TxnCondition
@@ -342,9 +339,6 @@ func (t *engineTxn) finish() {
 		return
 	}
 	t.done = true
-	if !t.readOnly && len(t.ops) == 0 && len(t.expects) == 0 {
-		t.version, t.versionErr = t.snap.Version()
-	}
 	t.snap.Close()
 }
 

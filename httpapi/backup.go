@@ -7,13 +7,8 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
-
-// HeaderBackupSize is the trailer of GET /v1/backup: the number of bytes of
-// the backup, in decimal, sent after the body once the backup is complete.
-// The response announces it in its Trailer header; a body that ends without
-// it is a backup that did not finish.
-const HeaderBackupSize = "Vkv-Backup-Size"
 
 // BackupWriteTimeout bounds each write of a backup. The server's
 // WriteTimeout would cut every backup that takes longer than it; the
@@ -26,12 +21,12 @@ const BackupWriteTimeout = 60 * time.Second
 // the KV's vkv.Backupper writes it, streamed as application/octet-stream
 // (501 not-implemented when the KV cannot write one). An error before the
 // first byte is a problem; an error after it aborts the connection, so that
-// the client sees a body that ends without the HeaderBackupSize trailer
+// the client sees a body that ends without the wire.HeaderBackupSize trailer
 // rather than a short backup that looks whole.
 func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 	b, ok := h.kv.(vkv.Backupper)
 	if !ok {
-		writeProblem(w, r, &Problem{Type: ProblemTypeBase + nameNotImplemented, Title: "Not implemented",
+		writeProblem(w, r, &wire.Problem{Type: wire.ProblemTypeBase + wire.ProblemNotImplemented, Title: "Not implemented",
 			Status: http.StatusNotImplemented, Detail: "this server's store cannot write a backup"})
 		return
 	}
@@ -43,7 +38,7 @@ func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
 	err := b.Backup(r.Context(), bw)
 	if err == nil {
 		bw.start() // an empty store may write nothing
-		w.Header().Set(HeaderBackupSize, strconv.FormatInt(bw.n, 10))
+		w.Header().Set(wire.HeaderBackupSize, strconv.FormatInt(bw.n, 10))
 		return
 	}
 	if !bw.started {
@@ -75,7 +70,7 @@ func (b *backupWriter) start() {
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("Content-Disposition", `attachment; filename="vkv.backup"`)
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Trailer", HeaderBackupSize)
+	hd.Set("Trailer", wire.HeaderBackupSize)
 	b.extend()
 	b.w.WriteHeader(http.StatusOK)
 }

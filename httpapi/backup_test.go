@@ -16,6 +16,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 const backupToken = "backup-token"
@@ -92,8 +93,8 @@ func TestBackupRoute(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
 		t.Errorf("Content-Type %q, want application/octet-stream", ct)
 	}
-	if got := resp.Trailer.Get(httpapi.HeaderBackupSize); got != strconv.Itoa(len(body)) {
-		t.Errorf("trailer %s = %q, want %d (the body's length)", httpapi.HeaderBackupSize, got, len(body))
+	if got := resp.Trailer.Get(wire.HeaderBackupSize); got != strconv.Itoa(len(body)) {
+		t.Errorf("trailer %s = %q, want %d (the body's length)", wire.HeaderBackupSize, got, len(body))
 	}
 	dir := filepath.Join(t.TempDir(), "restored")
 	if err := vkv.Restore(dir, bytes.NewReader(body), nil); err != nil {
@@ -193,8 +194,8 @@ func TestBackupRouteFailsMidway(t *testing.T) {
 	failing := httptest.NewServer(httpapi.New(backupKV{KV: s, chunks: chunks, err: errors.New("disk on fire")}))
 	defer failing.Close()
 	resp, body, err := getBackup(t, failing, "GET", "")
-	if err == nil || resp.Trailer.Get(httpapi.HeaderBackupSize) != "" {
-		t.Errorf("a backup that failed after %d bytes read without error (trailer %q)", len(body), resp.Trailer.Get(httpapi.HeaderBackupSize))
+	if err == nil || resp.Trailer.Get(wire.HeaderBackupSize) != "" {
+		t.Errorf("a backup that failed after %d bytes read without error (trailer %q)", len(body), resp.Trailer.Get(wire.HeaderBackupSize))
 	}
 
 	// Three pauses of 150 ms, each longer than the server's WriteTimeout.
@@ -205,8 +206,8 @@ func TestBackupRouteFailsMidway(t *testing.T) {
 	slow.Start()
 	defer slow.Close()
 	resp, body, err = getBackup(t, slow, "GET", "")
-	if err != nil || !bytes.Equal(body, []byte{1, 2, 3}) || resp.Trailer.Get(httpapi.HeaderBackupSize) != "3" {
+	if err != nil || !bytes.Equal(body, []byte{1, 2, 3}) || resp.Trailer.Get(wire.HeaderBackupSize) != "3" {
 		t.Errorf("slow backup: %v, body %v, trailer %q; want all 3 bytes despite the 100ms WriteTimeout",
-			err, body, resp.Trailer.Get(httpapi.HeaderBackupSize))
+			err, body, resp.Trailer.Get(wire.HeaderBackupSize))
 	}
 }

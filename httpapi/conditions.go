@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // tagSet is a parsed If-Match or If-None-Match header: "*" or a list of
@@ -52,7 +53,7 @@ func parseTags(r *http.Request, name string, weak bool) (*tagSet, error) {
 		}
 		v, err := vkv.ParseETag(part)
 		if err != nil {
-			return nil, &requestError{status: http.StatusBadRequest, name: nameInvalidVersion,
+			return nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidVersion,
 				detail: fmt.Sprintf("header %s: %q is not a strong entity tag holding a version, such as \"7\"", name, part)}
 		}
 		t.versions = append(t.versions, v)
@@ -62,16 +63,16 @@ func parseTags(r *http.Request, name string, weak bool) (*tagSet, error) {
 
 // queryVersion parses the query parameter version; ok is false when absent.
 func queryVersion(r *http.Request) (v vkv.Version, ok bool, err error) {
-	vals, ok := r.URL.Query()["version"]
+	vals, ok := r.URL.Query()[wire.ParamVersion]
 	if !ok {
 		return 0, false, nil
 	}
 	if len(vals) != 1 {
-		return 0, true, badRequest(nameInvalidVersion, "the query parameter version is given more than once")
+		return 0, true, badRequest(wire.ProblemInvalidVersion, "the query parameter version is given more than once")
 	}
 	v, err = vkv.ParseVersion(vals[0])
 	if err != nil {
-		return 0, true, badRequest(nameInvalidVersion,
+		return 0, true, badRequest(wire.ProblemInvalidVersion,
 			fmt.Sprintf("the query parameter version=%q is not a decimal version", vals[0]))
 	}
 	return v, true, nil
@@ -172,32 +173,26 @@ func parseTTL(s string) (time.Duration, error) {
 	var d time.Duration
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n > int64(1<<63-1)/int64(time.Second) || n < -int64(1<<63-1)/int64(time.Second) {
-			return 0, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "invalid-ttl",
+			return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL,
 				detail: fmt.Sprintf("ttl %q is out of range", s)}
 		}
 		d = time.Duration(n) * time.Second
 	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "invalid-ttl",
+		return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL,
 			detail: fmt.Sprintf("ttl %q is neither a Go duration (\"90s\") nor a number of seconds", s)}
 	}
-	if d < 0 {
-		return 0, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "invalid-ttl",
-			detail: fmt.Sprintf("ttl %q is negative", s)}
-	}
-	if d > MaxTTL {
-		return 0, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "invalid-ttl",
-			detail: fmt.Sprintf("ttl %q is longer than the limit of %d seconds", s, MaxTTL/time.Second)}
+	if err := vkv.CheckTTL(d); err != nil {
+		detail := fmt.Sprintf("ttl %q is negative", s)
+		if d > 0 {
+			detail = fmt.Sprintf("ttl %q is longer than the limit of %d seconds", s, vkv.MaxTTL/time.Second)
+		}
+		return 0, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeInvalidTTL, detail: detail}
 	}
 	return d, nil
 }
 
-// checkKey validates a key against the handler's limit.
+// checkKey validates a key against the handler's limits, with the check
+// every vkv.KV uses.
 func (h *handler) checkKey(key string) error {
-	if key == "" {
-		return &vkv.KeyError{Key: "", Reason: "empty"}
-	}
-	if len(key) > h.cfg.maxKeySize {
-		return &vkv.KeyError{Key: key[:min(len(key), 64)], Reason: fmt.Sprintf("longer than %d bytes", h.cfg.maxKeySize)}
-	}
-	return nil
+	return h.limits.CheckKey(key)
 }

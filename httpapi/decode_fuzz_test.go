@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Limits of the decoder under fuzz: small, so that the fuzzer reaches them.
@@ -28,6 +29,7 @@ const (
 func FuzzDecodeTxn(f *testing.F) {
 	h := &handler{cfg: defaultConfig()}
 	h.cfg.maxKeySize, h.cfg.maxTxnOps = fuzzMaxKey, fuzzMaxOps
+	h.limits = h.cfg.limitsFor(nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, opts, err := h.decodeTxn(body)
 		if err != nil {
@@ -35,7 +37,7 @@ func FuzzDecodeTxn(f *testing.F) {
 			var ke *vkv.KeyError
 			switch {
 			case errors.As(err, &re):
-				if re.status != http.StatusBadRequest || (re.name != nameInvalidRequest && re.name != nameInvalidKey) {
+				if re.status != http.StatusBadRequest || (re.name != wire.ProblemInvalidRequest && re.name != wire.ProblemInvalidKey) {
 					t.Fatalf("refused %q with %d %s", body, re.status, re.name)
 				}
 			case errors.As(err, &ke):
@@ -64,7 +66,7 @@ func FuzzDecodeTxn(f *testing.F) {
 }
 
 // checkTxn checks a transaction the decoder accepted.
-func checkTxn(t *testing.T, body []byte, req *TxnRequest, opts [][]vkv.WriteOption) {
+func checkTxn(t *testing.T, body []byte, req *wire.TxnRequest, opts [][]vkv.WriteOption) {
 	t.Helper()
 	if len(req.Ops) > fuzzMaxOps || len(req.Conditions) > fuzzMaxOps {
 		t.Fatalf("accepted %q with %d ops and %d conditions, over the limit %d", body, len(req.Ops), len(req.Conditions), fuzzMaxOps)
@@ -92,7 +94,7 @@ func checkTxn(t *testing.T, body []byte, req *TxnRequest, opts [][]vkv.WriteOpti
 				t.Fatalf("accepted %q with a put without a value", body)
 			}
 			ttl := vkv.NewWriteOptions(opts[i]...).TTL
-			if ttl < 0 || ttl > MaxTTL || (op.TTL == "" && ttl != 0) {
+			if ttl < 0 || ttl > vkv.MaxTTL || (op.TTL == "" && ttl != 0) {
 				t.Fatalf("accepted %q with ttl %q as %v", body, op.TTL, ttl)
 			}
 		case "delete":
@@ -116,7 +118,7 @@ func FuzzParseTags(f *testing.F) {
 		tags, err := parseTags(r, "If-Match", weak)
 		if err != nil {
 			var re *requestError
-			if !errors.As(err, &re) || re.status != http.StatusBadRequest || re.name != nameInvalidVersion {
+			if !errors.As(err, &re) || re.status != http.StatusBadRequest || re.name != wire.ProblemInvalidVersion {
 				t.Fatalf("parseTags(%q) refused it with %v, want 400 invalid-version", value, err)
 			}
 			return

@@ -3,13 +3,15 @@ package httpapi
 import (
 	"maps"
 	"slices"
+
+	"github.com/vkvstore/vkv/wire"
 )
 
 // ProblemNames returns the name of every problem type the handler answers
 // with, for the tests of httpapi_test.
 func ProblemNames() []string {
 	names := slices.Collect(maps.Keys(titles))
-	names = append(names, nameNotImplemented)
+	names = append(names, wire.ProblemNotImplemented)
 	slices.Sort(names)
 	return names
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // fuzzToken is the token of the handler under fuzz. A request whose headers
@@ -86,25 +87,25 @@ func FuzzHandler(f *testing.F) {
 		if w.Code/100 != 2 || !strings.HasPrefix(r.URL.Path, "/v1/kv/") {
 			return
 		}
-		etag, ver := w.Header().Get("ETag"), w.Header().Get(httpapi.HeaderVersion)
+		etag, ver := w.Header().Get("ETag"), w.Header().Get(wire.HeaderVersion)
 		switch r.Method {
 		case "GET", "HEAD":
 			if etag == "" || etag != `"`+ver+`"` {
-				t.Fatalf("%s: 200 with ETag %q and %s %q", what, etag, httpapi.HeaderVersion, ver)
+				t.Fatalf("%s: 200 with ETag %q and %s %q", what, etag, wire.HeaderVersion, ver)
 			}
 		case "DELETE":
 			if !wrote {
 				t.Fatalf("%s: %d but nothing was written", what, w.Code)
 			}
 		case "PUT":
-			var res httpapi.WriteResult
+			var res wire.WriteResult
 			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
 				t.Fatalf("%s: %d with body %q: %v", what, w.Code, w.Body, err)
 			}
 			if !wrote || etag != res.Version.ETag() || ver != res.Version.String() {
-				t.Fatalf("%s: %d version %d, ETag %q, %s %q, wrote %v", what, w.Code, res.Version, etag, httpapi.HeaderVersion, ver, wrote)
+				t.Fatalf("%s: %d version %d, ETag %q, %s %q, wrote %v", what, w.Code, res.Version, etag, wire.HeaderVersion, ver, wrote)
 			}
-			e, err := s.GetAt(context.Background(), httpapi.WireKey(res.Key, res.KeyBase64), res.Version)
+			e, err := s.GetAt(context.Background(), wire.WireKey(res.Key, res.KeyBase64), res.Version)
 			if err != nil || e.Version != res.Version || !bytes.Equal(e.Value, r.Context().Value(bodyKey{}).([]byte)) {
 				t.Fatalf("%s: %d version %d, but the store has %+v, %v", what, w.Code, res.Version, e, err)
 			}

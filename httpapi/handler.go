@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Route prefixes whose rest is a key.
@@ -32,7 +33,8 @@ type versioner interface {
 type handler struct {
 	kv        vkv.KV
 	cfg       config
-	mux       *routeMux // records the patterns registered
+	limits    vkv.Limits // what the handler accepts: cfg.limitsFor(kv)
+	mux       *routeMux  // records the patterns registered
 	tokenHash [sha256.Size]byte
 	watches   streams // watch streams, ended when their server shuts down
 }
@@ -46,6 +48,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 			o(&h.cfg)
 		}
 	}
+	h.limits = h.cfg.limitsFor(kv)
 	if h.cfg.token != "" {
 		h.tokenHash = sha256.Sum256([]byte(h.cfg.token))
 	}
@@ -57,6 +60,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 	h.mux.HandleFunc("GET /v1/history/{key...}", h.history)
 	h.mux.HandleFunc("GET /v1/watch", h.watch)
 	h.mux.HandleFunc("GET /v1/backup", h.backup)
+	h.mux.HandleFunc("GET /v1/limits", h.serveLimits)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /v1/openapi.yaml", h.openapi)
 	if h.cfg.metrics != nil {
@@ -82,11 +86,11 @@ func requestID(ctx context.Context) string {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	path := r.URL.EscapedPath()
-	id := r.Header.Get(HeaderRequestID)
+	id := r.Header.Get(wire.HeaderRequestID)
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	w.Header().Set(HeaderRequestID, id)
+	w.Header().Set(wire.HeaderRequestID, id)
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 	ctx = context.WithValue(ctx, origPathKey{}, path)
 	r = r.WithContext(ctx)
@@ -118,14 +122,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
-		h.writeError(sw, r, &requestError{status: http.StatusUnauthorized, name: nameUnauthorized,
+		h.writeError(sw, r, &requestError{status: http.StatusUnauthorized, name: wire.ProblemUnauthorized,
 			detail: "this request needs the header Authorization: Bearer <token> with the server's token"}, errInfo{})
 		return
 	}
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 		// URL.Query drops the pairs it cannot decode: a condition such as
 		// version=%zz or version=3;x would silently become no condition.
-		h.writeError(sw, r, badRequest(nameInvalidRequest,
+		h.writeError(sw, r, badRequest(wire.ProblemInvalidRequest,
 			"the query string does not parse: bad percent-encoding or a ';' separator"), errInfo{})
 		return
 	}
@@ -133,7 +137,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The mux would redirect to /v1/kv/, the route of the empty key.
 		const allow = "GET, HEAD"
 		sw.Header().Set("Allow", allow)
-		h.writeError(sw, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
+		h.writeError(sw, r, &requestError{status: http.StatusMethodNotAllowed, name: wire.ProblemMethodNotAllowed,
 			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
 		return
 	}
@@ -163,16 +167,9 @@ func canonicalKeyPath(r *http.Request) *http.Request {
 	*r2 = *r
 	u := *r.URL
 	u.Path = prefix + key
-	u.RawPath = prefix + EscapeKey(key)
+	u.RawPath = prefix + wire.EscapeKey(key)
 	r2.URL = &u
 	return r2
-}
-
-// EscapeKey percent-encodes key for a path under /v1/kv/ or /v1/history/:
-// every byte that is not unreserved, '/' and '.' included, so that no client,
-// proxy or mux cleans the path or treats the key as more than one segment.
-func EscapeKey(key string) string {
-	return strings.ReplaceAll(url.PathEscape(key), ".", "%2E")
 }
 
 // unmatched answers a request no route matched: 405 with Allow when the path
@@ -188,10 +185,10 @@ func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
 			allow = rec.header.Get("Allow")
 		}
 		w.Header().Set("Allow", allow)
-		h.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, name: nameMethodNotAllowed,
+		h.writeError(w, r, &requestError{status: http.StatusMethodNotAllowed, name: wire.ProblemMethodNotAllowed,
 			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
 	case http.StatusNotFound, 0:
-		h.writeError(w, r, &requestError{status: http.StatusNotFound, name: nameNotFound,
+		h.writeError(w, r, &requestError{status: http.StatusNotFound, name: wire.ProblemNotFound,
 			detail: "no route matches this path"}, errInfo{})
 	default:
 		fallback.ServeHTTP(w, r)

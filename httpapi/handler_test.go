@@ -192,6 +192,25 @@ var kvRows = []row{
 	{name: "GET at future version", reason: "a version newer than the store is 400 invalid-version",
 		setup: []req{put("/v1/kv/a", "x")}, req: get("/v1/kv/a?version=9"), status: 400,
 		body: prob("invalid-version", 400, "/v1/kv/a", "key", "a", "code", "future-version")},
+	{name: "GET latest", reason: "GET ?version=latest: the key at the store's newest version, which Vkv-Store-Version reports",
+		setup: []req{put("/v1/kv/a", "one"), put("/v1/kv/b", "x")}, req: get("/v1/kv/a?version=latest"), status: 200,
+		header: hdr("Content-Type", ctOctet, "ETag", `"1"`, "Vkv-Version", "1", "Vkv-Store-Version", "2"), body: "one", raw: true},
+	{name: "HEAD latest", reason: "HEAD ?version=latest: the headers of GET",
+		setup: []req{put("/v1/kv/a", "one"), put("/v1/kv/b", "x")}, req: req{method: "HEAD", path: "/v1/kv/a?version=latest"}, status: 200,
+		header: hdr("Vkv-Version", "1", "Vkv-Store-Version", "2", "Content-Length", "3"), body: "", raw: true},
+	{name: "GET latest absent", reason: "GET ?version=latest: 404 for an absent key, still with Vkv-Store-Version",
+		setup: []req{put("/v1/kv/a", "x"), del("/v1/kv/a")}, req: get("/v1/kv/a?version=latest"), status: 404,
+		header: hdr("Vkv-Store-Version", "2", "ETag", ""), body: prob("not-found", 404, "/v1/kv/a", "key", "a")},
+	{name: "GET latest reads at the version it reports", reason: "GET ?version=latest reads at V exactly, as GetAt(key, V), not the key's newest entry",
+		wrap:  storeVersionAt(1),
+		setup: []req{put("/v1/kv/a", "one"), put("/v1/kv/a", "two")}, req: get("/v1/kv/a?version=latest"), status: 200,
+		header: hdr("Vkv-Version", "1", "Vkv-Store-Version", "1"), body: "one", raw: true},
+	{name: "GET latest without a store version", reason: "a KV that cannot tell its newest version is read as GET, without Vkv-Store-Version",
+		wrap:  oaPlain,
+		setup: []req{put("/v1/kv/a", "one"), put("/v1/kv/a", "two")}, req: get("/v1/kv/a?version=latest"), status: 200,
+		header: hdr("Vkv-Version", "2", "Vkv-Store-Version", ""), body: "two", raw: true},
+	{name: "PUT version=latest", reason: "latest is a version to read at, not a condition: 400 invalid-version",
+		req: put("/v1/kv/a?version=latest", "x"), status: 400, body: prob("invalid-version", 400, "/v1/kv/a", "key", "a")},
 
 	// Conditions on PUT.
 	{name: "PUT version=0 absent", reason: "version=0: the key must not exist; 201",
@@ -604,6 +623,19 @@ func (f faultyKV) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Ent
 		return vkv.Entry{}, f.getAt
 	}
 	return f.KV.GetAt(ctx, key, v)
+}
+
+// versionAt is a KV whose CurrentVersion is v, whatever it holds: the
+// store's version as a request saw it before later commits.
+type versionAt struct {
+	vkv.KV
+	v vkv.Version
+}
+
+func (k versionAt) CurrentVersion(context.Context) (vkv.Version, error) { return k.v, nil }
+
+func storeVersionAt(v vkv.Version) func(vkv.KV) vkv.KV {
+	return func(kv vkv.KV) vkv.KV { return versionAt{KV: kv, v: v} }
 }
 
 func failGet(err error) func(vkv.KV) vkv.KV {

@@ -11,18 +11,19 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // setEntryHeaders sets the headers that describe e.
 func setEntryHeaders(w http.ResponseWriter, e *vkv.Entry) {
 	hd := w.Header()
 	hd.Set("ETag", e.Version.ETag())
-	hd.Set(HeaderVersion, e.Version.String())
+	hd.Set(wire.HeaderVersion, e.Version.String())
 	if e.CreateVersion != 0 {
-		hd.Set(HeaderCreateVersion, e.CreateVersion.String())
+		hd.Set(wire.HeaderCreateVersion, e.CreateVersion.String())
 	}
 	if !e.ExpiresAt.IsZero() {
-		hd.Set(HeaderExpiresAt, e.ExpiresAt.UTC().Format(time.RFC3339Nano))
+		hd.Set(wire.HeaderExpiresAt, e.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	}
 }
 
@@ -42,7 +43,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // get serves GET and HEAD /v1/kv/{key...}, with ?version=N for a past
-// version and If-None-Match for 304.
+// version, ?version=latest for a read pinned to the newest version, and
+// If-None-Match for 304.
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	info := errInfo{key: &key}
@@ -55,16 +57,21 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	v, at, err := queryVersion(r)
-	if err != nil {
-		h.writeError(w, r, err, info)
-		return
-	}
 	var e vkv.Entry
-	if at {
-		e, err = h.kv.GetAt(r.Context(), key, v)
+	if vals := r.URL.Query()[wire.ParamVersion]; len(vals) == 1 && vals[0] == wire.VersionLatest {
+		e, err = h.getPinned(r.Context(), w.Header(), key)
 	} else {
-		e, err = h.kv.Get(r.Context(), key)
+		var v vkv.Version
+		var at bool
+		if v, at, err = queryVersion(r); err != nil {
+			h.writeError(w, r, err, info)
+			return
+		}
+		if at {
+			e, err = h.kv.GetAt(r.Context(), key, v)
+		} else {
+			e, err = h.kv.Get(r.Context(), key)
+		}
 	}
 	if err != nil {
 		h.writeError(w, r, err, info)
@@ -83,6 +90,27 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// getPinned reads key for GET ?version=latest: at the KV's newest version
+// V exactly, as GetAt(key, V) does, so that the answer agrees with later
+// reads at V; V goes in the header Vkv-Store-Version, on a 404 too, for the
+// client to pin its next reads to. A KV that cannot tell its newest version
+// is read with Get, and the header is not sent.
+func (h *handler) getPinned(ctx context.Context, hd http.Header, key string) (vkv.Entry, error) {
+	vr, ok := h.kv.(versioner)
+	if !ok {
+		return h.kv.Get(ctx, key)
+	}
+	v, err := vr.CurrentVersion(ctx)
+	if err != nil {
+		return vkv.Entry{}, err
+	}
+	e, err := h.kv.GetAt(ctx, key, v)
+	if err == nil || errors.Is(err, vkv.ErrNotFound) {
+		hd.Set(wire.HeaderStoreVersion, v.String())
+	}
+	return e, err
+}
+
 // readBody reads r's body up to limit bytes; more gives a 413 problem.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
@@ -94,7 +122,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		if errors.As(err, &mbe) {
 			return nil, tooLarge(limit, "")
 		}
-		return nil, badRequest(nameInvalidRequest, "the request body could not be read")
+		return nil, badRequest(wire.ProblemInvalidRequest, "the request body could not be read")
 	}
 	return b, nil
 }
@@ -124,7 +152,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	ttl, err := parseTTL(r.URL.Query().Get("ttl"))
+	ttl, err := parseTTL(r.URL.Query().Get(wire.ParamTTL))
 	if err != nil {
 		h.writeError(w, r, err, info)
 		return
@@ -133,11 +161,11 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 	if ttl > 0 {
 		opts = append(opts, vkv.WithTTL(ttl))
 	}
-	body, err := readBody(w, r, h.cfg.maxBodySize)
+	body, err := readBody(w, r, int64(h.limits.MaxValueSize))
 	if err != nil {
 		var re *requestError
 		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
-			re.code = "value-too-large"
+			re.code = wire.CodeValueTooLarge
 		}
 		h.writeError(w, r, err, info)
 		return
@@ -189,9 +217,9 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		setEntryHeaders(w, &written)
 	} else {
 		w.Header().Set("ETag", v.ETag())
-		w.Header().Set(HeaderVersion, v.String())
+		w.Header().Set(wire.HeaderVersion, v.String())
 	}
-	writeJSON(w, status, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
+	writeJSON(w, status, wire.WriteResult{Key: key, KeyBase64: wire.KeyBytes(key), Version: v})
 }
 
 // createdAt reports whether the write of key at version v created it, for
@@ -250,8 +278,8 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	w.Header().Set(HeaderVersion, v.String())
-	writeJSON(w, http.StatusOK, WriteResult{Key: key, KeyBase64: KeyBytes(key), Version: v})
+	w.Header().Set(wire.HeaderVersion, v.String())
+	writeJSON(w, http.StatusOK, wire.WriteResult{Key: key, KeyBase64: wire.KeyBytes(key), Version: v})
 }
 
 // intParam parses the non-negative integer query parameter name; absent
@@ -263,14 +291,14 @@ func intParam(r *http.Request, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, badRequest(nameInvalidRequest, fmt.Sprintf("the query parameter %s=%q is not a non-negative integer", name, s))
+		return 0, badRequest(wire.ProblemInvalidRequest, fmt.Sprintf("the query parameter %s=%q is not a non-negative integer", name, s))
 	}
 	return n, nil
 }
 
 // list serves GET /v1/kv?prefix=P&after=K&limit=N.
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
-	limit, err := intParam(r, "limit")
+	limit, err := intParam(r, wire.ParamLimit)
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
 		return
@@ -280,16 +308,14 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	limit = min(limit, vkv.MaxListLimit)
 	q := r.URL.Query()
-	entries, next, err := h.kv.List(r.Context(), q.Get("prefix"), q.Get("after"), limit)
+	entries, next, err := h.kv.List(r.Context(), q.Get(wire.ParamPrefix), q.Get(wire.ParamAfter), limit)
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
 		return
 	}
-	res := ListResult{Items: make([]Item, 0, len(entries)), Next: next, NextBase64: KeyBytes(next)}
+	res := wire.ListResult{Items: make([]wire.Item, 0, len(entries)), Next: next, NextBase64: wire.KeyBytes(next)}
 	for i := range entries {
-		e := &entries[i]
-		res.Items = append(res.Items, Item{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, Value: nonNil(e.Value),
-			CreateVersion: e.CreateVersion, ExpiresAt: timePtr(e)})
+		res.Items = append(res.Items, wire.ItemOf(&entries[i]))
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -302,7 +328,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	limit, err := intParam(r, "limit")
+	limit, err := intParam(r, wire.ParamLimit)
 	if err != nil {
 		h.writeError(w, r, err, info)
 		return
@@ -315,14 +341,9 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	res := HistoryResult{Key: key, KeyBase64: KeyBytes(key), Versions: make([]HistoryVersion, 0, len(entries))}
+	res := wire.HistoryResult{Key: key, KeyBase64: wire.KeyBytes(key), Versions: make([]wire.HistoryVersion, 0, len(entries))}
 	for i := range entries {
-		e := &entries[i]
-		hv := HistoryVersion{Version: e.Version, CreateVersion: e.CreateVersion, Deleted: e.Deleted}
-		if !e.Deleted {
-			hv.Value, hv.ExpiresAt = nonNil(e.Value), timePtr(e)
-		}
-		res.Versions = append(res.Versions, hv)
+		res.Versions = append(res.Versions, wire.HistoryVersionOf(&entries[i]))
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -335,15 +356,7 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, err, errInfo{})
 			return
 		}
-		w.Header().Set(HeaderStoreVersion, v.String())
+		w.Header().Set(wire.HeaderStoreVersion, v.String())
 	}
-	writeJSON(w, http.StatusOK, Health{Status: "ok"})
-}
-
-// nonNil returns b, or an empty slice for nil, so that JSON shows "".
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
+	writeJSON(w, http.StatusOK, wire.Health{Status: "ok"})
 }

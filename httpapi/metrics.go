@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"time"
+
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Metrics is what WithMetrics takes: a sink for a record of every request
@@ -18,26 +20,10 @@ type Metrics interface {
 	ObserveRequest(RequestRecord)
 }
 
-// RouteUnmatched is the Route of a RequestRecord for a request that matched
-// no route (404 or 405).
-const RouteUnmatched = "unmatched"
-
-// RequestRecord describes one request the handler served, for metrics. It
-// holds no key, value or other part of the request's path or body, so that
-// metrics built from it cannot leak data.
-type RequestRecord struct {
-	// Route is the ServeMux pattern of the route that served the request,
-	// as New registered it ("GET /v1/kv/{key...}"; a HEAD request counts for
-	// its GET route), or RouteUnmatched. A request refused before it reached
-	// its route (401 without the token, a query string that does not parse)
-	// has the route its path and method would have reached.
-	Route string
-	// Status is the HTTP status of the response.
-	Status int
-	// Duration is the time from the request's arrival at the handler to the
-	// end of its response.
-	Duration time.Duration
-}
+// RequestRecord describes one request the handler served, for metrics; see
+// wire.RequestRecord. The alias keeps the name docs/operations.md gives the
+// argument of Metrics.ObserveRequest.
+type RequestRecord = wire.RequestRecord
 
 // WithMetrics makes the handler report every request to m and serve GET
 // /metrics with m, without authentication (like /healthz): scrapers often
@@ -55,8 +41,8 @@ func (h *handler) observe(r *http.Request, sw *statusWriter, start time.Time) {
 		// Refused before the mux ran, or unmatched.
 		_, route = h.mux.Handler(canonicalKeyPath(r))
 		if route == "" {
-			route = RouteUnmatched
+			route = wire.RouteUnmatched
 		}
 	}
-	h.cfg.metrics.ObserveRequest(RequestRecord{Route: route, Status: sw.code(), Duration: time.Since(start)})
+	h.cfg.metrics.ObserveRequest(wire.RequestRecord{Route: route, Status: sw.code(), Duration: time.Since(start)})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/vkvstore/vkv/docs"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // The tests in this file hold docs/openapi.yaml and the handler to each
@@ -349,7 +350,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	// The problem types are the handler's.
 	var want []any
 	for _, name := range httpapi.ProblemNames() {
-		want = append(want, httpapi.ProblemTypeBase+name)
+		want = append(want, wire.ProblemTypeBase+name)
 	}
 	problemType, _ := d.pointer("#/components/schemas/Problem/properties/type/enum")
 	got := slices.Clone(asList(problemType))
@@ -373,8 +374,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 	for _, h := range []string{
-		httpapi.HeaderVersion, httpapi.HeaderCreateVersion, httpapi.HeaderExpiresAt, httpapi.HeaderStoreVersion,
-		httpapi.HeaderRequestID, httpapi.HeaderLastEventID, httpapi.HeaderBackupSize,
+		wire.HeaderVersion, wire.HeaderCreateVersion, wire.HeaderExpiresAt, wire.HeaderStoreVersion,
+		wire.HeaderRequestID, wire.HeaderLastEventID, wire.HeaderBackupSize,
 		"ETag", "If-Match", "If-None-Match", "Prefer", "WWW-Authenticate", "Allow",
 	} {
 		if !headers[http.CanonicalHeaderKey(h)] {
@@ -440,11 +441,17 @@ var oaExtraCases = map[string][]oaCase{
 	"GET /v1/kv/{key}": {
 		{name: "a missing key", key: oaStr("orders/99"), want: 404},
 		{name: "a future version", query: url.Values{"version": {"99"}}, want: 400},
+		{name: "a malformed version", query: url.Values{"version": {"x"}}, want: 400},
+		{name: "the latest version", query: url.Values{"version": {"latest"}}, want: 200},
+		{name: "the latest version of a missing key", key: oaStr("orders/99"), query: url.Values{"version": {"latest"}}, want: 404},
+		{name: "the latest version, not modified", query: url.Values{"version": {"latest"}}, header: http.Header{"If-None-Match": {`"2"`}}, want: 304},
 		{name: "the empty key", key: oaStr(""), want: 400},
 		{name: "a closed store", closed: true, want: 503},
 	},
 	"HEAD /v1/kv/{key}": {
 		{name: "a missing key", key: oaStr("orders/99"), want: 404},
+		{name: "the latest version", query: url.Values{"version": {"latest"}}, want: 200},
+		{name: "the latest version of a missing key", key: oaStr("orders/99"), query: url.Values{"version": {"latest"}}, want: 404},
 	},
 	"PUT /v1/kv/{key}": {
 		{name: "a stale version", query: url.Values{"version": {"1"}}, want: 409},
@@ -635,7 +642,7 @@ func (d *oaDoc) run(t *testing.T, op oaOperation, c oaCase) {
 			if c.key != nil && p["name"] == "key" {
 				v = *c.key
 			}
-			path = strings.ReplaceAll(path, "{"+fmt.Sprint(p["name"])+"}", httpapi.EscapeKey(v))
+			path = strings.ReplaceAll(path, "{"+fmt.Sprint(p["name"])+"}", wire.EscapeKey(v))
 		}
 	}
 	target := srv.URL + path

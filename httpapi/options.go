@@ -2,26 +2,29 @@ package httpapi
 
 import (
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/vkvstore/vkv"
 )
 
-// Defaults of the handler's limits.
+// Defaults of the handler's limits. The key, value and transaction limits
+// are the KV's own when it tells them (vkv.Limiter, as the embedded
+// *vkv.Store does); these defaults apply to a KV that does not. The longest
+// TTL is vkv.MaxTTL.
 const (
-	// DefaultMaxKeySize is the longest key the handler accepts, in bytes.
+	// DefaultMaxKeySize is the longest key the handler accepts, in bytes,
+	// for a KV that does not tell its own limit.
 	DefaultMaxKeySize = vkv.DefaultMaxKeySize
-	// DefaultMaxBodySize is the largest value a PUT may carry: 1 MiB.
-	DefaultMaxBodySize = 1 << 20
+	// DefaultMaxBodySize is the largest value a PUT may carry, for a KV that
+	// does not tell its own limit: 1 MiB.
+	DefaultMaxBodySize = vkv.DefaultMaxValueSize
 	// DefaultMaxTxnBodySize is the largest POST /v1/txn body: 8 MiB, so that a
 	// transaction holding a 1 MiB value (base64: 4/3 of it) fits.
 	DefaultMaxTxnBodySize = 8 << 20
-	// DefaultMaxTxnOps is the most ops one transaction may hold.
+	// DefaultMaxTxnOps is the most ops one transaction may hold, for a KV
+	// that does not tell its own limit.
 	DefaultMaxTxnOps = vkv.DefaultMaxTxnOps
-	// MaxTTL is the longest TTL a PUT or a transaction op may ask for: 100
-	// years. The store keeps expiry times as Unix nanoseconds, which end in
-	// 2262; a longer TTL would wrap and expire the key at once.
-	MaxTTL = 100 * 365 * 24 * time.Hour
 	// DefaultHistoryLimit is the most versions GET /v1/history serves: 0,
 	// meaning every version the store keeps.
 	DefaultHistoryLimit = 0
@@ -29,23 +32,20 @@ const (
 
 // config is what the options set.
 type config struct {
-	maxKeySize     int
-	maxBodySize    int64
+	maxKeySize     int   // 0: the KV's limit
+	maxBodySize    int64 // 0: the KV's limit
 	maxTxnBodySize int64
-	maxTxnOps      int
+	maxTxnOps      int // 0: the KV's limit
 	historyLimit   int
 	token          string
 	logger         *slog.Logger
-	heartbeat      time.Duration // of watch streams; 0: DefaultHeartbeat
+	heartbeat      time.Duration // of watch streams; 0: wire.DefaultHeartbeat
 	metrics        Metrics       // WithMetrics; nil: none
 }
 
 func defaultConfig() config {
 	return config{
-		maxKeySize:     DefaultMaxKeySize,
-		maxBodySize:    DefaultMaxBodySize,
 		maxTxnBodySize: DefaultMaxTxnBodySize,
-		maxTxnOps:      DefaultMaxTxnOps,
 		historyLimit:   DefaultHistoryLimit,
 		logger:         slog.New(slog.DiscardHandler),
 	}
@@ -55,7 +55,9 @@ func defaultConfig() config {
 type Option func(*config)
 
 // WithMaxKeySize sets the longest key accepted, in bytes; longer keys get 400
-// invalid-key. n <= 0 keeps the default, DefaultMaxKeySize.
+// invalid-key. It can only tighten the KV's own limit (vkv.Limiter): a larger
+// n is cut to it. n <= 0 keeps the default: the KV's limit, or
+// DefaultMaxKeySize for a KV that does not tell it.
 func WithMaxKeySize(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -65,8 +67,9 @@ func WithMaxKeySize(n int) Option {
 }
 
 // WithMaxBodySize sets the largest value a PUT may carry, in bytes; larger
-// bodies get 413 payload-too-large and nothing is written. n <= 0 keeps the
-// default, DefaultMaxBodySize.
+// bodies get 413 payload-too-large and nothing is written. It can only
+// tighten the KV's own value limit (vkv.Limiter). n <= 0 keeps the default:
+// the KV's limit, or DefaultMaxBodySize for a KV that does not tell it.
 func WithMaxBodySize(n int64) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -85,8 +88,10 @@ func WithMaxTxnBodySize(n int64) Option {
 	}
 }
 
-// WithMaxTxnOps sets the most ops one transaction may hold; more get 400
-// invalid-request. n <= 0 keeps the default, DefaultMaxTxnOps.
+// WithMaxTxnOps sets the most ops (and the most conditions) one transaction
+// may hold; more get 400 invalid-request, code too-many-ops. It can only
+// tighten the KV's own limit (vkv.Limiter). n <= 0 keeps the default: the
+// KV's limit, or DefaultMaxTxnOps for a KV that does not tell it.
 func WithMaxTxnOps(n int) Option {
 	return func(c *config) {
 		if n > 0 {
@@ -121,5 +126,31 @@ func WithLogger(l *slog.Logger) Option {
 		if l != nil {
 			c.logger = l
 		}
+	}
+}
+
+// limitsFor returns the limits the handler enforces on kv, and serves at
+// GET /v1/limits: each the handler's option capped at the KV's own limit, or
+// the KV's limit, or the handler's default.
+func (c config) limitsFor(kv vkv.KV) vkv.Limits {
+	var own vkv.Limits
+	if l, ok := kv.(vkv.Limiter); ok {
+		own = l.Limits()
+	}
+	limit := func(opt, own, def int) int {
+		switch {
+		case opt > 0 && own > 0:
+			return min(opt, own)
+		case opt > 0:
+			return opt
+		case own > 0:
+			return own
+		}
+		return def
+	}
+	return vkv.Limits{
+		MaxKeySize:   limit(c.maxKeySize, own.MaxKeySize, DefaultMaxKeySize),
+		MaxValueSize: limit(int(min(c.maxBodySize, math.MaxInt)), own.MaxValueSize, DefaultMaxBodySize),
+		MaxTxnOps:    limit(c.maxTxnOps, own.MaxTxnOps, DefaultMaxTxnOps),
 	}
 }

@@ -9,45 +9,27 @@ import (
 	"net/http"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/vkvstore/vkv"
-)
-
-// Problem names, the anchors of docs/problems.md.
-const (
-	nameConflict             = "conflict"
-	namePreconditionFailed   = "precondition-failed"
-	nameNotFound             = "not-found"
-	nameCompacted            = "compacted"
-	nameInvalidKey           = "invalid-key"
-	nameInvalidVersion       = "invalid-version"
-	nameInvalidRequest       = "invalid-request"
-	namePayloadTooLarge      = "payload-too-large"
-	nameUnsupportedMediaType = "unsupported-media-type"
-	nameMethodNotAllowed     = "method-not-allowed"
-	nameUnauthorized         = "unauthorized"
-	nameInsufficientStorage  = "insufficient-storage"
-	nameInternal             = "internal"
-	nameUnavailable          = "unavailable"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // titles holds the title of each problem name.
 var titles = map[string]string{
-	nameConflict:             "Version conflict",
-	namePreconditionFailed:   "Precondition failed",
-	nameNotFound:             "Not found",
-	nameCompacted:            "Version compacted",
-	nameInvalidKey:           "Invalid key",
-	nameInvalidVersion:       "Invalid version",
-	nameInvalidRequest:       "Invalid request",
-	namePayloadTooLarge:      "Payload too large",
-	nameUnsupportedMediaType: "Unsupported media type",
-	nameMethodNotAllowed:     "Method not allowed",
-	nameUnauthorized:         "Unauthorized",
-	nameInsufficientStorage:  "Insufficient storage",
-	nameInternal:             "Internal server error",
-	nameUnavailable:          "Service unavailable",
+	wire.ProblemConflict:             "Version conflict",
+	wire.ProblemPreconditionFailed:   "Precondition failed",
+	wire.ProblemNotFound:             "Not found",
+	wire.ProblemCompacted:            "Version compacted",
+	wire.ProblemInvalidKey:           "Invalid key",
+	wire.ProblemInvalidVersion:       "Invalid version",
+	wire.ProblemInvalidRequest:       "Invalid request",
+	wire.ProblemPayloadTooLarge:      "Payload too large",
+	wire.ProblemUnsupportedMediaType: "Unsupported media type",
+	wire.ProblemMethodNotAllowed:     "Method not allowed",
+	wire.ProblemUnauthorized:         "Unauthorized",
+	wire.ProblemInsufficientStorage:  "Insufficient storage",
+	wire.ProblemInternal:             "Internal server error",
+	wire.ProblemUnavailable:          "Service unavailable",
 }
 
 // requestError is a problem the handler found in the request itself, before
@@ -69,7 +51,7 @@ func badRequest(name, detail string) *requestError {
 
 func tooLarge(limit int64, code string) *requestError {
 	return &requestError{
-		status: http.StatusRequestEntityTooLarge, name: namePayloadTooLarge,
+		status: http.StatusRequestEntityTooLarge, name: wire.ProblemPayloadTooLarge,
 		detail: fmt.Sprintf("the request body is larger than the limit of %d bytes", limit),
 		limit:  &limit, code: code,
 	}
@@ -108,10 +90,10 @@ type errInfo struct {
 // problemFor maps err to a problem. It is the one place where errors become
 // HTTP statuses. internal reports whether err was unexpected, so that the
 // caller logs it.
-func problemFor(err error, info errInfo) (p *Problem, internal bool) {
-	p = &Problem{Key: info.key}
+func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
+	p = &wire.Problem{Key: info.key}
 	set := func(status int, name, detail string) {
-		p.Status, p.Type, p.Title, p.Detail = status, ProblemTypeBase+name, titles[name], detail
+		p.Status, p.Type, p.Title, p.Detail = status, wire.ProblemTypeBase+name, titles[name], detail
 	}
 	var (
 		re  *requestError
@@ -130,7 +112,7 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 		}
 		p.Limit, p.Code = re.limit, re.code
 	case errors.As(err, &pe):
-		set(http.StatusPreconditionFailed, namePreconditionFailed, "")
+		set(http.StatusPreconditionFailed, wire.ProblemPreconditionFailed, "")
 		p.Key = &pe.key
 		var cur vkv.Version
 		if pe.current != nil {
@@ -139,20 +121,20 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 			if info.prefer {
 				p.CurrentValue = valuePtr(pe.current.Value)
 				p.CurrentCreateVersion = pe.current.CreateVersion
-				p.CurrentExpiresAt = timePtr(pe.current)
+				p.CurrentExpiresAt = wire.ExpiryOf(pe.current)
 			}
 		} else {
 			p.Detail = fmt.Sprintf("the precondition does not hold: key %q does not exist", pe.key)
 		}
 		p.CurrentVersion = &cur
 	case errors.As(err, &ce):
-		set(http.StatusConflict, nameConflict, conflictDetail(ce.Key, ce.Expected, ce.Actual))
+		set(http.StatusConflict, wire.ProblemConflict, conflictDetail(ce.Key, ce.Expected, ce.Actual))
 		p.Key = &ce.Key
 		p.ExpectedVersion, p.CurrentVersion = &ce.Expected, &ce.Actual
 		if info.prefer && ce.Current != nil {
 			p.CurrentValue = valuePtr(ce.Current.Value)
 			p.CurrentCreateVersion = ce.Current.CreateVersion
-			p.CurrentExpiresAt = timePtr(ce.Current)
+			p.CurrentExpiresAt = wire.ExpiryOf(ce.Current)
 		}
 		if info.txn {
 			conflicts := ce.Conflicts
@@ -160,11 +142,11 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 				conflicts = []vkv.Conflict{{Key: ce.Key, Expected: ce.Expected, Actual: ce.Actual, Current: ce.Current}}
 			}
 			for _, c := range conflicts {
-				it := ConflictItem{Key: c.Key, KeyBase64: KeyBytes(c.Key), ExpectedVersion: c.Expected, CurrentVersion: c.Actual}
+				it := wire.ConflictItem{Key: c.Key, KeyBase64: wire.KeyBytes(c.Key), ExpectedVersion: c.Expected, CurrentVersion: c.Actual}
 				if info.prefer && c.Current != nil {
 					it.CurrentValue = valuePtr(c.Current.Value)
 					it.CurrentCreateVersion = c.Current.CreateVersion
-					it.CurrentExpiresAt = timePtr(c.Current)
+					it.CurrentExpiresAt = wire.ExpiryOf(c.Current)
 				}
 				p.Conflicts = append(p.Conflicts, it)
 			}
@@ -174,71 +156,71 @@ func problemFor(err error, info errInfo) (p *Problem, internal bool) {
 		}
 	case errors.Is(err, vkv.ErrNotFound):
 		if p.Key != nil {
-			set(http.StatusNotFound, nameNotFound, fmt.Sprintf("key %q does not exist", *p.Key))
+			set(http.StatusNotFound, wire.ProblemNotFound, fmt.Sprintf("key %q does not exist", *p.Key))
 		} else {
-			set(http.StatusNotFound, nameNotFound, "no such key")
+			set(http.StatusNotFound, wire.ProblemNotFound, "no such key")
 		}
 	case errors.As(err, &cpe):
 		if cpe.Key == "" {
 			// A watch: the change log names no key.
-			set(http.StatusGone, nameCompacted, fmt.Sprintf("the changes after version %d are compacted; the oldest kept version is %d, so fromVersion must be %d or later",
+			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("the changes after version %d are compacted; the oldest kept version is %d, so fromVersion must be %d or later",
 				cpe.Requested, cpe.Oldest, max(cpe.Oldest, 1)-1))
 		} else {
-			set(http.StatusGone, nameCompacted, fmt.Sprintf("version %d of key %q is compacted; the oldest kept version is %d", cpe.Requested, cpe.Key, cpe.Oldest))
+			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("version %d of key %q is compacted; the oldest kept version is %d", cpe.Requested, cpe.Key, cpe.Oldest))
 			p.Key = &cpe.Key
 		}
 		p.OldestVersion = &cpe.Oldest
 	case errors.As(err, &ke):
-		set(http.StatusBadRequest, nameInvalidKey, fmt.Sprintf("the key is invalid: %s", ke.Reason))
+		set(http.StatusBadRequest, wire.ProblemInvalidKey, fmt.Sprintf("the key is invalid: %s", ke.Reason))
 		p.Key = &ke.Key
 	case errors.Is(err, vkv.ErrInvalidKey):
-		set(http.StatusBadRequest, nameInvalidKey, "the key is invalid")
+		set(http.StatusBadRequest, wire.ProblemInvalidKey, "the key is invalid")
 	case errors.Is(err, vkv.ErrFutureVersion):
-		set(http.StatusBadRequest, nameInvalidVersion, "the version is newer than the store")
-		p.Code = "future-version"
+		set(http.StatusBadRequest, wire.ProblemInvalidVersion, "the version is newer than the store")
+		p.Code = wire.CodeFutureVersion
 	case errors.Is(err, vkv.ErrInvalidVersion):
-		set(http.StatusBadRequest, nameInvalidVersion, "the version does not parse")
+		set(http.StatusBadRequest, wire.ProblemInvalidVersion, "the version does not parse")
 	case errors.Is(err, vkv.ErrInvalidTTL):
-		set(http.StatusBadRequest, nameInvalidRequest, "the ttl must not be negative")
-		p.Code = "invalid-ttl"
+		set(http.StatusBadRequest, wire.ProblemInvalidRequest, "the ttl must not be negative")
+		p.Code = wire.CodeInvalidTTL
 	case errors.As(err, &le) && errors.Is(err, vkv.ErrValueTooLarge):
-		set(http.StatusRequestEntityTooLarge, namePayloadTooLarge, fmt.Sprintf("the value is larger than the limit of %d bytes", le.Limit))
+		set(http.StatusRequestEntityTooLarge, wire.ProblemPayloadTooLarge, fmt.Sprintf("the value is larger than the limit of %d bytes", le.Limit))
 		limit := int64(le.Limit)
-		p.Limit, p.Code = &limit, "value-too-large"
+		p.Limit, p.Code = &limit, wire.CodeValueTooLarge
 		if le.Key != "" {
 			p.Key = &le.Key
 		}
 	case errors.Is(err, vkv.ErrValueTooLarge):
-		set(http.StatusRequestEntityTooLarge, namePayloadTooLarge, "the value is too large")
-		p.Code = "value-too-large"
+		set(http.StatusRequestEntityTooLarge, wire.ProblemPayloadTooLarge, "the value is too large")
+		p.Code = wire.CodeValueTooLarge
 	case errors.As(err, &le) && errors.Is(err, vkv.ErrTxnTooLarge):
-		set(http.StatusRequestEntityTooLarge, namePayloadTooLarge, fmt.Sprintf("the transaction is larger than the store's limit (%d over %d)", le.Size, le.Limit))
+		set(http.StatusRequestEntityTooLarge, wire.ProblemPayloadTooLarge, fmt.Sprintf("the transaction is larger than the store's limit (%d over %d)", le.Size, le.Limit))
 		limit := int64(le.Limit)
-		p.Limit, p.Code = &limit, "txn-too-large"
+		p.Limit, p.Code = &limit, wire.CodeTxnTooLarge
 	case errors.Is(err, vkv.ErrTxnTooLarge):
-		set(http.StatusRequestEntityTooLarge, namePayloadTooLarge, "the transaction is too large for the store")
-		p.Code = "txn-too-large"
+		set(http.StatusRequestEntityTooLarge, wire.ProblemPayloadTooLarge, "the transaction is too large for the store")
+		p.Code = wire.CodeTxnTooLarge
 	case errors.As(err, &mbe):
 		*p = *tooLargeProblem(mbe.Limit)
 	case errors.Is(err, vkv.ErrClosed):
-		set(http.StatusServiceUnavailable, nameUnavailable, "the store is closed")
-		p.Code = "closed"
+		set(http.StatusServiceUnavailable, wire.ProblemUnavailable, "the store is closed")
+		p.Code = wire.CodeClosed
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		set(http.StatusServiceUnavailable, nameUnavailable, "the request was cancelled or timed out")
+		set(http.StatusServiceUnavailable, wire.ProblemUnavailable, "the request was cancelled or timed out")
 	case errors.Is(err, vkv.ErrInsufficientStorage), errors.Is(err, syscall.ENOSPC):
-		set(http.StatusInsufficientStorage, nameInsufficientStorage, "the store is out of disk space")
+		set(http.StatusInsufficientStorage, wire.ProblemInsufficientStorage, "the store is out of disk space")
 	default:
-		set(http.StatusInternalServerError, nameInternal, "the server failed to handle the request; the log has the details under the request id")
+		set(http.StatusInternalServerError, wire.ProblemInternal, "the server failed to handle the request; the log has the details under the request id")
 		p.Key = nil
 		return p, true
 	}
 	if p.Key != nil {
-		p.KeyBase64 = KeyBytes(*p.Key)
+		p.KeyBase64 = wire.KeyBytes(*p.Key)
 	}
 	return p, false
 }
 
-func tooLargeProblem(limit int64) *Problem {
+func tooLargeProblem(limit int64) *wire.Problem {
 	p, _ := problemFor(tooLarge(limit, ""), errInfo{})
 	return p
 }
@@ -261,14 +243,6 @@ func valuePtr(b []byte) *[]byte {
 	return &b
 }
 
-func timePtr(e *vkv.Entry) *time.Time {
-	if e.ExpiresAt.IsZero() {
-		return nil
-	}
-	t := e.ExpiresAt.UTC()
-	return &t
-}
-
 // writeError writes the problem for err. A 500 is logged with the request
 // id; its body carries the id and nothing else of err.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error, info errInfo) {
@@ -288,15 +262,15 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 }
 
 // writeProblem writes p as application/problem+json, filling instance.
-func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+func writeProblem(w http.ResponseWriter, r *http.Request, p *wire.Problem) {
 	p.Instance = instance(r)
 	b, err := json.Marshal(p)
 	if err != nil {
-		b = []byte(`{"type":"` + ProblemTypeBase + nameInternal + `","title":"Internal server error","status":500}`)
+		b = []byte(`{"type":"` + wire.ProblemTypeBase + wire.ProblemInternal + `","title":"Internal server error","status":500}`)
 		p.Status = http.StatusInternalServerError
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", "application/problem+json")
+	hd.Set("Content-Type", wire.ProblemContentType)
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	hd.Del("Content-Encoding")
 	w.WriteHeader(p.Status)

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // problemStatus is the status of each problem name: the contract's table,
@@ -71,7 +71,7 @@ var internals = regexp.MustCompile(`(?i)\.go:\d|goroutine \d|runtime error|panic
 // documents, whose status is code), title, status (equal to code), detail
 // and instance (equal to instance, when not ""); Allow on 405;
 // WWW-Authenticate on 401; no internals in the body. It returns the problem.
-func checkProblem(code int, hd http.Header, body []byte, instance string) (*httpapi.Problem, error) {
+func checkProblem(code int, hd http.Header, body []byte, instance string) (*wire.Problem, error) {
 	if ct := hd.Get("Content-Type"); ct != "application/problem+json" {
 		return nil, fmt.Errorf("status %d with Content-Type %q, want application/problem+json; body %q", code, ct, body)
 	}
@@ -84,15 +84,15 @@ func checkProblem(code int, hd http.Header, body []byte, instance string) (*http
 			return nil, fmt.Errorf("status %d: the problem has no member %q: %s", code, m, body)
 		}
 	}
-	var p httpapi.Problem
+	var p wire.Problem
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("status %d: the problem does not decode as httpapi.Problem: %v; body %s", code, err, body)
+		return nil, fmt.Errorf("status %d: the problem does not decode as wire.Problem: %v; body %s", code, err, body)
 	}
-	name, ok := strings.CutPrefix(p.Type, httpapi.ProblemTypeBase)
+	name, ok := strings.CutPrefix(p.Type, wire.ProblemTypeBase)
 	if !ok || !regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`).MatchString(name) {
-		return nil, fmt.Errorf("status %d: problem type %q is not %s<name>", code, p.Type, httpapi.ProblemTypeBase)
+		return nil, fmt.Errorf("status %d: problem type %q is not %s<name>", code, p.Type, wire.ProblemTypeBase)
 	}
 	docs, err := documentedProblems()
 	if err != nil {
@@ -131,7 +131,7 @@ func checkProblem(code int, hd http.Header, body []byte, instance string) (*http
 // TestCheckProblemRejects is the negative control of checkProblem: each of
 // these responses breaks one rule, and checkProblem must say so.
 func TestCheckProblemRejects(t *testing.T) {
-	const base = httpapi.ProblemTypeBase
+	const base = wire.ProblemTypeBase
 	good := `{"type":"` + base + `not-found","title":"Not found","status":404,"detail":"no such key","instance":"/v1/kv/a"}`
 	pj := http.Header{"Content-Type": {"application/problem+json"}}
 	if _, err := checkProblem(404, pj, []byte(good), "/v1/kv/a"); err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // txn serves POST /v1/txn: every condition is expected and every op applied
@@ -20,7 +21,7 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 	info := errInfo{prefer: preferRepresentation(r), txn: true}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		h.writeError(w, r, &requestError{status: http.StatusUnsupportedMediaType, name: nameUnsupportedMediaType,
+		h.writeError(w, r, &requestError{status: http.StatusUnsupportedMediaType, name: wire.ProblemUnsupportedMediaType,
 			detail: "the body of POST /v1/txn must be sent as Content-Type: application/json"}, info)
 		return
 	}
@@ -28,7 +29,7 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var re *requestError
 		if errors.As(err, &re) && re.status == http.StatusRequestEntityTooLarge {
-			re.code = "txn-too-large"
+			re.code = wire.CodeTxnTooLarge
 		}
 		h.writeError(w, r, err, info)
 		return
@@ -46,7 +47,7 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 		}
 		for i, op := range req.Ops {
 			var err error
-			if op.Op == "put" {
+			if op.Op == wire.OpPut {
 				err = tx.Put(op.Key, *op.Value, opts[i]...)
 			} else {
 				err = tx.Delete(op.Key)
@@ -61,40 +62,36 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
-	writeJSON(w, http.StatusOK, TxnResult{Version: v})
+	writeJSON(w, http.StatusOK, wire.TxnResult{Version: v})
 }
 
 // decodeTxn parses and checks a transaction body. opts holds the write
 // options of each op.
-func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, error) {
+func (h *handler) decodeTxn(body []byte) (*wire.TxnRequest, [][]vkv.WriteOption, error) {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		// json.Decoder takes null for an empty transaction.
-		return nil, nil, badRequest(nameInvalidRequest, "the body is not a valid transaction: it must be a JSON object")
+		return nil, nil, badRequest(wire.ProblemInvalidRequest, "the body is not a valid transaction: it must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var req TxnRequest
+	var req wire.TxnRequest
 	if err := dec.Decode(&req); err != nil {
-		return nil, nil, badRequest(nameInvalidRequest, "the body is not a valid transaction: "+jsonProblem(err))
+		return nil, nil, badRequest(wire.ProblemInvalidRequest, "the body is not a valid transaction: "+jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, badRequest(nameInvalidRequest, "the body holds more than one JSON value")
+		return nil, nil, badRequest(wire.ProblemInvalidRequest, "the body holds more than one JSON value")
 	}
-	if n := len(req.Ops); n > h.cfg.maxTxnOps {
-		limit := int64(h.cfg.maxTxnOps)
-		return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "too-many-ops",
-			limit: &limit, detail: fmt.Sprintf("the transaction has %d ops, more than the limit of %d", n, limit)}
+	if err := h.checkTxnOps(len(req.Ops), "ops"); err != nil {
+		return nil, nil, err
 	}
 	for i := range req.Conditions {
-		req.Conditions[i].Key = WireKey(req.Conditions[i].Key, req.Conditions[i].KeyBase64)
+		req.Conditions[i].Key = wire.WireKey(req.Conditions[i].Key, req.Conditions[i].KeyBase64)
 	}
 	for i := range req.Ops {
-		req.Ops[i].Key = WireKey(req.Ops[i].Key, req.Ops[i].KeyBase64)
+		req.Ops[i].Key = wire.WireKey(req.Ops[i].Key, req.Ops[i].KeyBase64)
 	}
-	if n := len(req.Conditions); n > h.cfg.maxTxnOps {
-		limit := int64(h.cfg.maxTxnOps)
-		return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, code: "too-many-ops",
-			limit: &limit, detail: fmt.Sprintf("the transaction has %d conditions, more than the limit of %d", n, limit)}
+	if err := h.checkTxnOps(len(req.Conditions), "conditions"); err != nil {
+		return nil, nil, err
 	}
 	for i, c := range req.Conditions {
 		if err := h.checkKey(c.Key); err != nil {
@@ -102,7 +99,7 @@ func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, erro
 		}
 		if c.Version == nil {
 			key := c.Key
-			return nil, nil, &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, key: &key,
+			return nil, nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, key: &key,
 				detail: fmt.Sprintf("condition %d has no version", i)}
 		}
 	}
@@ -111,7 +108,7 @@ func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, erro
 	for i, op := range req.Ops {
 		key := op.Key
 		bad := func(format string, args ...any) error {
-			return &requestError{status: http.StatusBadRequest, name: nameInvalidRequest, key: &key,
+			return &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, key: &key,
 				detail: fmt.Sprintf("op %d: ", i) + fmt.Sprintf(format, args...)}
 		}
 		if err := h.checkKey(op.Key); err != nil {
@@ -122,7 +119,7 @@ func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, erro
 		}
 		seen[op.Key] = true
 		switch op.Op {
-		case "put":
+		case wire.OpPut:
 			if op.Value == nil {
 				return nil, nil, bad("a put needs a value (base64, may be empty)")
 			}
@@ -136,7 +133,7 @@ func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, erro
 			if ttl > 0 {
 				opts[i] = []vkv.WriteOption{vkv.WithTTL(ttl)}
 			}
-		case "delete":
+		case wire.OpDelete:
 			if op.Value != nil || op.TTL != "" {
 				return nil, nil, bad("a delete takes no value and no ttl")
 			}
@@ -145,6 +142,19 @@ func (h *handler) decodeTxn(body []byte) (*TxnRequest, [][]vkv.WriteOption, erro
 		}
 	}
 	return &req, opts, nil
+}
+
+// checkTxnOps checks n ops, or n conditions (what), against the handler's
+// limit with vkv.Limits.CheckTxnOps, and reports a transaction over it as
+// 400 invalid-request, code too-many-ops, before any of it reaches the KV.
+func (h *handler) checkTxnOps(n int, what string) error {
+	var le *vkv.LimitError
+	if err := h.limits.CheckTxnOps(n); !errors.As(err, &le) {
+		return err
+	}
+	limit := int64(le.Limit)
+	return &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest, code: wire.CodeTooManyOps,
+		limit: &limit, detail: fmt.Sprintf("the transaction has %d %s, more than the limit of %d", n, what, limit)}
 }
 
 // jsonProblem describes a JSON decoding error without Go type names.

@@ -11,35 +11,17 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Settings of GET /v1/watch.
 const (
-	// DefaultHeartbeat is how often a watch stream with nothing else to send
-	// carries a comment line (": heartbeat"), so that clients and proxies
-	// can tell an idle stream from a dead one.
-	DefaultHeartbeat = 15 * time.Second
 	// WatchWriteTimeout bounds each write of a watch stream. The server's
 	// WriteTimeout would end every stream after a minute; the handler
 	// replaces it for the watch route with a deadline that it moves forward
 	// before each write, so that a client that stops reading is still cut
 	// off.
 	WatchWriteTimeout = 60 * time.Second
-	// HeaderLastEventID is the header a reconnecting Server-Sent Events
-	// client sends with the id of the last event it received.
-	HeaderLastEventID = "Last-Event-ID"
-)
-
-// Event names of a watch stream.
-const (
-	// EventPut names an event that carries a put.
-	EventPut = "put"
-	// EventDelete names an event that carries a delete, or the recorded
-	// expiry of a key.
-	EventDelete = "delete"
-	// EventError names the last event of a stream that ends on an error; its
-	// data is a Problem.
-	EventError = "error"
 )
 
 // watchFirstWait is how long the handler waits for the first result of a
@@ -51,48 +33,8 @@ const watchFirstWait = 100 * time.Millisecond
 // connection.
 const watchBuffer = 64
 
-// nameNotImplemented is the problem of GET /v1/watch when the KV has no
-// change feed.
-const nameNotImplemented = "not-implemented"
-
-// WatchEvent is the data of a put or delete event of GET /v1/watch: one
-// change, as a vkv.Entry. Value is base64 in JSON, null for a delete;
-// CreateVersion and ExpiresAt are sent for puts only, and ExpiresAt only for
-// a key written with a TTL.
-type WatchEvent struct {
-	Key           string      `json:"key"`
-	KeyBase64     []byte      `json:"keyBase64,omitempty"`
-	Version       vkv.Version `json:"version"`
-	CreateVersion vkv.Version `json:"createVersion,omitempty"`
-	Value         []byte      `json:"value"`
-	Deleted       bool        `json:"deleted"`
-	ExpiresAt     *time.Time  `json:"expiresAt,omitempty"`
-}
-
-// WatchEventOf returns the wire form of the change e.
-func WatchEventOf(e *vkv.Entry) WatchEvent {
-	ev := WatchEvent{Key: e.Key, KeyBase64: KeyBytes(e.Key), Version: e.Version, CreateVersion: e.CreateVersion, Deleted: e.Deleted}
-	if !e.Deleted {
-		ev.Value, ev.ExpiresAt = nonNil(e.Value), timePtr(e)
-	}
-	return ev
-}
-
-// Entry returns the change ev carries.
-func (ev *WatchEvent) Entry() vkv.Entry {
-	e := vkv.Entry{Key: WireKey(ev.Key, ev.KeyBase64), Version: ev.Version, CreateVersion: ev.CreateVersion,
-		Value: ev.Value, Deleted: ev.Deleted}
-	if ev.ExpiresAt != nil {
-		e.ExpiresAt = *ev.ExpiresAt
-	}
-	if e.Deleted {
-		e.Value = nil
-	}
-	return e
-}
-
 // WithHeartbeat sets how often an idle watch stream carries a heartbeat
-// comment; d <= 0 keeps the default, DefaultHeartbeat.
+// comment; d <= 0 keeps the default, wire.DefaultHeartbeat.
 func WithHeartbeat(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
@@ -143,30 +85,30 @@ type watchItem struct {
 // the KV's newest version.
 func (h *handler) watchParams(r *http.Request) (string, vkv.Version, error) {
 	q := r.URL.Query()
-	if len(q["prefix"]) > 1 {
-		return "", 0, badRequest(nameInvalidRequest, "the query parameter prefix is given more than once")
+	if len(q[wire.ParamPrefix]) > 1 {
+		return "", 0, badRequest(wire.ProblemInvalidRequest, "the query parameter prefix is given more than once")
 	}
-	prefix := q.Get("prefix")
+	prefix := q.Get(wire.ParamPrefix)
 	var (
 		from vkv.Version
 		err  error
 	)
-	vals, given := q["fromVersion"]
+	vals, given := q[wire.ParamFromVersion]
 	if given {
 		if len(vals) != 1 {
-			return "", 0, badRequest(nameInvalidVersion, "the query parameter fromVersion is given more than once")
+			return "", 0, badRequest(wire.ProblemInvalidVersion, "the query parameter fromVersion is given more than once")
 		}
 		if from, err = vkv.ParseVersion(vals[0]); err != nil {
-			return "", 0, badRequest(nameInvalidVersion,
+			return "", 0, badRequest(wire.ProblemInvalidVersion,
 				fmt.Sprintf("the query parameter fromVersion=%q is not a decimal version", vals[0]))
 		}
 	}
-	if ids := r.Header.Values(HeaderLastEventID); len(ids) > 0 && ids[0] != "" {
+	if ids := r.Header.Values(wire.HeaderLastEventID); len(ids) > 0 && ids[0] != "" {
 		if len(ids) > 1 {
-			return "", 0, badRequest(nameInvalidVersion, "the header Last-Event-ID is given more than once")
+			return "", 0, badRequest(wire.ProblemInvalidVersion, "the header Last-Event-ID is given more than once")
 		}
 		if from, err = vkv.ParseVersion(ids[0]); err != nil {
-			return "", 0, badRequest(nameInvalidVersion,
+			return "", 0, badRequest(wire.ProblemInvalidVersion,
 				fmt.Sprintf("the header Last-Event-ID: %q is not a decimal version", ids[0]))
 		}
 		return prefix, from, nil
@@ -176,7 +118,7 @@ func (h *handler) watchParams(r *http.Request) (string, vkv.Version, error) {
 	}
 	vr, ok := h.kv.(versioner)
 	if !ok {
-		return "", 0, badRequest(nameInvalidRequest, "the query parameter fromVersion is required: this server cannot tell its newest version")
+		return "", 0, badRequest(wire.ProblemInvalidRequest, "the query parameter fromVersion is required: this server cannot tell its newest version")
 	}
 	from, err = vr.CurrentVersion(r.Context())
 	return prefix, from, err
@@ -187,7 +129,7 @@ func (h *handler) watchParams(r *http.Request) (string, vkv.Version, error) {
 func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 	wt, isWatcher := h.kv.(vkv.Watcher)
 	if !isWatcher {
-		writeProblem(w, r, &Problem{Type: ProblemTypeBase + nameNotImplemented, Title: "Not implemented",
+		writeProblem(w, r, &wire.Problem{Type: wire.ProblemTypeBase + wire.ProblemNotImplemented, Title: "Not implemented",
 			Status: http.StatusNotImplemented, Detail: "this server's store offers no change feed"})
 		return
 	}
@@ -197,7 +139,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Content-Type", wire.EventStreamContentType)
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	if r.Method == http.MethodHead {
@@ -278,7 +220,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 
 	hb := h.cfg.heartbeat
 	if hb <= 0 {
-		hb = DefaultHeartbeat
+		hb = wire.DefaultHeartbeat
 	}
 	ticker := time.NewTicker(hb)
 	defer ticker.Stop()
@@ -313,7 +255,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 			sw.wrote = false
 		case <-stop:
 			p, _ := problemFor(vkv.ErrClosed, errInfo{})
-			p.Detail, p.Code = "the server is shutting down; reconnect with Last-Event-ID to resume", "shutdown"
+			p.Detail, p.Code = "the server is shutting down; reconnect with Last-Event-ID to resume", wire.CodeShutdown
 			sw.problem(p, r)
 			sw.flush()
 			return
@@ -325,7 +267,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 
 // watchProblem is the problem for an error of a watch, logged when it is
 // internal. A compacted change log names no key, so the problem has none.
-func (h *handler) watchProblem(r *http.Request, err error) *Problem {
+func (h *handler) watchProblem(r *http.Request, err error) *wire.Problem {
 	p, internal := problemFor(err, errInfo{})
 	if internal {
 		id := requestID(r.Context())
@@ -351,11 +293,11 @@ type sseWriter struct {
 
 // event appends the event for the change e.
 func (s *sseWriter) event(e *vkv.Entry) {
-	name := EventPut
+	name := wire.EventPut
 	if e.Deleted {
-		name = EventDelete
+		name = wire.EventDelete
 	}
-	ev := WatchEventOf(e)
+	ev := wire.WatchEventOf(e)
 	data, err := json.Marshal(ev)
 	if err != nil {
 		// Only an expiry time outside the years 0 to 9999 fails to
@@ -377,13 +319,13 @@ func (s *sseWriter) event(e *vkv.Entry) {
 }
 
 // problem appends an error event carrying p.
-func (s *sseWriter) problem(p *Problem, r *http.Request) {
+func (s *sseWriter) problem(p *wire.Problem, r *http.Request) {
 	p.Instance = instance(r)
 	data, err := json.Marshal(p)
 	if err != nil {
-		data = []byte(`{"type":"` + ProblemTypeBase + nameInternal + `","title":"Internal server error","status":500}`)
+		data = []byte(`{"type":"` + wire.ProblemTypeBase + wire.ProblemInternal + `","title":"Internal server error","status":500}`)
 	}
-	s.buf = append(s.buf, "event: "+EventError+"\ndata: "...)
+	s.buf = append(s.buf, "event: "+wire.EventError+"\ndata: "...)
 	s.buf = append(s.buf, data...)
 	s.buf = append(s.buf, "\n\n"...)
 }

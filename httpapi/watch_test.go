@@ -18,6 +18,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 const watchToken = "watch-t0ken"
@@ -238,7 +239,7 @@ func TestWatchRequestErrors(t *testing.T) {
 		status       int
 		problem      string
 		reason       string
-		want         func(p *httpapi.Problem) bool
+		want         func(p *wire.Problem) bool
 	}{
 		{name: "bad from", target: "/v1/watch?fromVersion=x", status: 400, problem: "invalid-version",
 			reason: "fromVersion must be a decimal version"},
@@ -254,7 +255,7 @@ func TestWatchRequestErrors(t *testing.T) {
 			problem: "unauthorized", reason: "the watch route needs the token like every /v1 route"},
 		{name: "compacted", target: "/v1/watch?fromVersion=2", kv: compacting, status: 410, problem: "compacted",
 			reason: "a from below the kept history: 410 with oldestVersion, before the stream",
-			want:   func(p *httpapi.Problem) bool { return p.OldestVersion != nil && *p.OldestVersion == 5 && p.Key == nil }},
+			want:   func(p *wire.Problem) bool { return p.OldestVersion != nil && *p.OldestVersion == 5 && p.Key == nil }},
 		{name: "compacted via Last-Event-ID", target: "/v1/watch?fromVersion=9", hdr: []string{"Last-Event-ID", "4"},
 			kv: compacting, status: 410, problem: "compacted", reason: "Last-Event-ID wins over fromVersion, also when it is too old"},
 		{name: "not a watcher", target: "/v1/watch?fromVersion=1", kv: plain, status: 501, problem: "not-implemented",
@@ -289,7 +290,7 @@ func TestWatchRequestErrors(t *testing.T) {
 			if _, err := checkProblem(resp.StatusCode, resp.Header, body, path); err != nil {
 				t.Errorf("%s: %v", row.target, err)
 			}
-			var p httpapi.Problem
+			var p wire.Problem
 			if err := json.Unmarshal(body, &p); err != nil || resp.Header.Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%s: not a problem: %v, %s", row.target, err, body)
 			}
@@ -313,7 +314,7 @@ func TestWatchEnds(t *testing.T) {
 		srv := watchServer(t, &fakeWatcher{KV: s, failAfter: 1, oldest: 7})
 		st := stream(t, t.Context(), srv.URL, "/v1/watch?fromVersion=0")
 		wantEvent(t, st, "1", "put", `{"key":"k","version":1,"createVersion":1,"value":"dg==","deleted":false}`)
-		wantErrorEvent(t, st, "compacted", "/v1/watch", func(p *httpapi.Problem) bool {
+		wantErrorEvent(t, st, "compacted", "/v1/watch", func(p *wire.Problem) bool {
 			return p.Status == 410 && p.OldestVersion != nil && *p.OldestVersion == 7
 		})
 	})
@@ -329,7 +330,7 @@ func TestWatchEnds(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		wantErrorEvent(t, st, "unavailable", "/v1/watch", func(p *httpapi.Problem) bool { return p.Code == "closed" })
+		wantErrorEvent(t, st, "unavailable", "/v1/watch", func(p *wire.Problem) bool { return p.Code == "closed" })
 	})
 	t.Run("shutdown", func(t *testing.T) {
 		s := openMem(t)
@@ -343,7 +344,7 @@ func TestWatchEnds(t *testing.T) {
 		defer cancel()
 		done := make(chan error, 1)
 		go func() { done <- srv.Config.Shutdown(ctx) }()
-		wantErrorEvent(t, st, "unavailable", "/v1/watch", func(p *httpapi.Problem) bool { return p.Code == "shutdown" })
+		wantErrorEvent(t, st, "unavailable", "/v1/watch", func(p *wire.Problem) bool { return p.Code == "shutdown" })
 		st.resp.Body.Close()
 		if err := <-done; err != nil {
 			t.Fatalf("Shutdown with a watch open: %v", err)
@@ -366,10 +367,10 @@ func TestWatchEnds(t *testing.T) {
 
 // wantErrorEvent reads the next event, which must be an error event with
 // the named problem, and then the end of the stream.
-func wantErrorEvent(t *testing.T, st *sseStream, name, instance string, ok func(*httpapi.Problem) bool) {
+func wantErrorEvent(t *testing.T, st *sseStream, name, instance string, ok func(*wire.Problem) bool) {
 	t.Helper()
 	ev := st.nextEvent(t)
-	var p httpapi.Problem
+	var p wire.Problem
 	if err := json.Unmarshal([]byte(ev.Data), &p); err != nil || ev.Event != "error" || ev.ID != "" {
 		t.Fatalf("event %+v, want an error event without id carrying a problem (%v)", ev, err)
 	}

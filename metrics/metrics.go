@@ -44,7 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Registry is where NewHandler registers its collectors and what it serves:
@@ -60,15 +60,15 @@ type Registry interface {
 var DurationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // Handler records the requests of an httpapi handler and serves the metrics
-// of its registry. It implements httpapi.Metrics; pass it to
+// of its registry. It implements httpapi.Metrics (the tests check it;
+// package metrics does not import the handler, only package wire, so that
+// it can serve any handler that reports a wire.RequestRecord); pass it to
 // httpapi.WithMetrics. It is safe for concurrent use.
 type Handler struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	serve    http.Handler
 }
-
-var _ httpapi.Metrics = (*Handler)(nil)
 
 // NewHandler registers the HTTP request metrics with reg and, when src is
 // not nil, a collector of src's statistics (NewStoreCollector), and returns
@@ -103,7 +103,7 @@ func NewHandler(reg Registry, src StatsSource) (*Handler, error) {
 }
 
 // ObserveRequest counts the request and records its duration.
-func (m *Handler) ObserveRequest(r httpapi.RequestRecord) {
+func (m *Handler) ObserveRequest(r wire.RequestRecord) {
 	m.requests.WithLabelValues(r.Route, strconv.Itoa(r.Status)).Inc()
 	m.duration.WithLabelValues(r.Route).Observe(r.Duration.Seconds())
 }

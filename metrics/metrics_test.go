@@ -24,6 +24,10 @@ import (
 	"github.com/vkvstore/vkv/metrics"
 )
 
+// Handler is what httpapi.WithMetrics takes, though package metrics does
+// not import httpapi.
+var _ httpapi.Metrics = (*metrics.Handler)(nil)
+
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Crash test sizes.
@@ -452,9 +452,9 @@ func storeVersion(t *testing.T, c *vkvclient.Client) vkv.Version {
 		t.Fatalf("GET /healthz: %v", err)
 	}
 	resp.Body.Close()
-	v, err := vkv.ParseVersion(resp.Header.Get(httpapi.HeaderStoreVersion))
+	v, err := vkv.ParseVersion(resp.Header.Get(wire.HeaderStoreVersion))
 	if err != nil {
-		t.Fatalf("/healthz %s: %v", httpapi.HeaderStoreVersion, err)
+		t.Fatalf("/healthz %s: %v", wire.HeaderStoreVersion, err)
 	}
 	return v
 }

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 var _ vkv.Backupper = (*Client)(nil)
@@ -37,7 +37,7 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) error {
 	}
 	defer resp.Body.Close()
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/octet-stream" {
-		return &ProblemError{StatusCode: resp.StatusCode, Problem: httpapi.Problem{Status: resp.StatusCode,
+		return &ProblemError{StatusCode: resp.StatusCode, Problem: wire.Problem{Status: resp.StatusCode,
 			Title: "Not a backup", Detail: fmt.Sprintf("GET /v1/backup answered with Content-Type %q", resp.Header.Get("Content-Type"))}}
 	}
 	n, err := io.Copy(w, resp.Body)
@@ -47,15 +47,15 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) error {
 		}
 		return fmt.Errorf("vkvclient: backup cut off after %d bytes: %w", n, err)
 	}
-	if _, announced := resp.Trailer[http.CanonicalHeaderKey(httpapi.HeaderBackupSize)]; !announced {
+	if _, announced := resp.Trailer[http.CanonicalHeaderKey(wire.HeaderBackupSize)]; !announced {
 		return nil // a server or proxy that does not announce the trailer
 	}
-	size := resp.Trailer.Get(httpapi.HeaderBackupSize)
+	size := resp.Trailer.Get(wire.HeaderBackupSize)
 	if size == "" {
-		return fmt.Errorf("vkvclient: backup incomplete: the body ended after %d bytes without the %s trailer", n, httpapi.HeaderBackupSize)
+		return fmt.Errorf("vkvclient: backup incomplete: the body ended after %d bytes without the %s trailer", n, wire.HeaderBackupSize)
 	}
 	if want, err := strconv.ParseInt(size, 10, 64); err != nil || want != n {
-		return fmt.Errorf("vkvclient: backup incomplete: received %d bytes, the server sent %s: %s", n, httpapi.HeaderBackupSize, size)
+		return fmt.Errorf("vkvclient: backup incomplete: received %d bytes, the server sent %s: %s", n, wire.HeaderBackupSize, size)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // TestBackup writes through the client, takes a backup through it,
@@ -95,18 +96,18 @@ func TestBackupErrors(t *testing.T) {
 	}{
 		{name: "no trailer", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Trailer", httpapi.HeaderBackupSize)
+			w.Header().Set("Trailer", wire.HeaderBackupSize)
 			w.Write([]byte("part of a backup"))
 		}, check: func(err error) bool { return err != nil && strings.Contains(err.Error(), "incomplete") }},
 		{name: "wrong size", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Trailer", httpapi.HeaderBackupSize)
+			w.Header().Set("Trailer", wire.HeaderBackupSize)
 			w.Write([]byte("part of a backup"))
-			w.Header().Set(httpapi.HeaderBackupSize, "1000")
+			w.Header().Set(wire.HeaderBackupSize, "1000")
 		}, check: func(err error) bool { return err != nil && strings.Contains(err.Error(), "incomplete") }},
 		{name: "cut off", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Trailer", httpapi.HeaderBackupSize)
+			w.Header().Set("Trailer", wire.HeaderBackupSize)
 			w.Write([]byte("part of a backup"))
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler)
@@ -121,7 +122,7 @@ func TestBackupErrors(t *testing.T) {
 		{name: "no route", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.WriteHeader(404)
-			w.Write([]byte(`{"type":"` + httpapi.ProblemTypeBase + `not-found","title":"Not found","status":404,"detail":"no route matches this path","instance":"/v1/backup"}`))
+			w.Write([]byte(`{"type":"` + wire.ProblemTypeBase + `not-found","title":"Not found","status":404,"detail":"no route matches this path","instance":"/v1/backup"}`))
 		}, check: func(err error) bool { return errors.Is(err, errors.ErrUnsupported) }},
 	}
 	for _, tc := range cases {

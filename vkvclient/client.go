@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,13 +16,8 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
-
-// maxURLKey is the longest key the client sends in a URL: longer keys cannot
-// be stored by any vkv store (the key layout holds at most 64000 bytes), and
-// a URL that long would overflow the server's header limit.
-const maxURLKey = 64000
 
 // expectContinueOver is the body size above which a request asks the server
 // with Expect: 100-continue before sending the body, so that a body over the
@@ -36,11 +32,24 @@ type Client struct {
 	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
 	token     string
 	attempts  int
-	txns      *vkv.TxnEngine // runs Update and View
 	closed    atomic.Bool
 	watchIdle time.Duration    // see WithWatchIdleTimeout
 	watches   watchSet         // watches in progress, ended by Close
 	now       func() time.Time // see WithClock
+
+	learnSem chan struct{}           // held while the limits are fetched
+	learnt   atomic.Pointer[learned] // nil until the limits are known
+
+	// noPinnedRead is set when the server refused GET ?version=latest (it
+	// predates it): transactions then pin their snapshot with /healthz.
+	noPinnedRead atomic.Bool
+}
+
+// learned is what the client learns from its server on first use: the
+// server's limits, and the transaction engine that checks them.
+type learned struct {
+	limits vkv.Limits
+	txns   *vkv.TxnEngine // runs Update and View
 }
 
 var _ vkv.KV = (*Client)(nil)
@@ -121,19 +130,74 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 
 		watchIdle: DefaultWatchIdleTimeout,
 		now:       time.Now,
+		learnSem:  make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
 		}
 	}
-	c.txns = vkv.NewTxnEngine(clientBackend{c}, vkv.TxnEngineOptions{
-		// The server checks its own limits; a key longer than a URL can
-		// carry is refused here, before it is put in one.
-		Limits:      vkv.Limits{MaxKeySize: maxURLKey},
-		MaxAttempts: c.attempts,
-	})
 	return c, nil
+}
+
+// Limits returns the server's limits, from GET /v1/limits: fetched by the
+// first call that needs them (this one, or any call that sends a key) and
+// kept for the life of the Client. The client checks every key, value, TTL
+// and transaction with them (vkv.Limits' methods) before it sends a request,
+// so that it refuses what the server would refuse, without a round trip,
+// with the errors of the embedded store (*vkv.KeyError, *vkv.LimitError).
+// A server from before GET /v1/limits (404) gives the zero Limits: no limit
+// is known, and the server's own answers give the same errors.
+func (c *Client) Limits(ctx context.Context) (vkv.Limits, error) {
+	l, err := c.learn(ctx)
+	if err != nil {
+		return vkv.Limits{}, err
+	}
+	return l.limits, nil
+}
+
+// learn returns what the client knows of its server, fetching the limits
+// once. A failed fetch is not kept: the next call tries again.
+func (c *Client) learn(ctx context.Context) (*learned, error) {
+	if l := c.learnt.Load(); l != nil {
+		return l, nil
+	}
+	select {
+	case c.learnSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.learnSem }()
+	if l := c.learnt.Load(); l != nil {
+		return l, nil
+	}
+	lim, err := c.fetchLimits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &learned{limits: lim, txns: vkv.NewTxnEngine(clientBackend{c}, vkv.TxnEngineOptions{
+		Limits:      lim,
+		MaxAttempts: c.attempts,
+	})}
+	c.learnt.Store(l)
+	return l, nil
+}
+
+// fetchLimits asks the server for its limits.
+func (c *Client) fetchLimits(ctx context.Context) (vkv.Limits, error) {
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/limits", kind: opRead})
+	if pe := (*ProblemError)(nil); errors.As(err, &pe) && pe.StatusCode == http.StatusNotFound {
+		return vkv.Limits{}, nil // a server from before GET /v1/limits
+	}
+	if err != nil {
+		return vkv.Limits{}, err
+	}
+	defer resp.Body.Close()
+	var res wire.Limits
+	if err := decodeJSON(resp, &res); err != nil {
+		return vkv.Limits{}, err
+	}
+	return res.Limits(), nil
 }
 
 // Endpoint returns the server's base URL, as given to New (without a
@@ -162,8 +226,9 @@ type call struct {
 	ctype   string
 	prefer  bool // send Prefer: return=representation
 	kind    opKind
-	key     string      // the key of the call, for errors
-	version vkv.Version // the version asked for (GetAt), for errors
+	key     string       // the key of the call, for errors
+	version vkv.Version  // the version asked for (GetAt), for errors
+	header  *http.Header // if not nil, set to the response's header, error responses included
 }
 
 // opKind tells error mapping what the request was.
@@ -221,6 +286,9 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("vkvclient: %s %s: %w", cl.method, cl.path, err)
 	}
+	if cl.header != nil {
+		*cl.header = resp.Header
+	}
 	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
 		return resp, nil
 	}
@@ -230,32 +298,34 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 
 // keyPath is the escaped path of key under prefix.
 func keyPath(prefix, key string) string {
-	return prefix + httpapi.EscapeKey(key)
+	return prefix + wire.EscapeKey(key)
 }
 
-// checkKey refuses keys no server can take before they are put in a URL.
-func checkKey(key string) error {
+// checkKey refuses, before it is sent, a key the server would refuse.
+func (c *Client) checkKey(ctx context.Context, key string) (vkv.Limits, error) {
 	if key == "" {
-		return &vkv.KeyError{Key: "", Reason: "empty"}
+		// Refused by any limits: no need to learn them.
+		return vkv.Limits{}, vkv.Limits{}.CheckKey(key)
 	}
-	if len(key) > maxURLKey {
-		return &vkv.KeyError{Key: key[:64], Reason: fmt.Sprintf("longer than %d bytes", maxURLKey)}
+	lim, err := c.Limits(ctx)
+	if err != nil {
+		return vkv.Limits{}, err
 	}
-	return nil
+	return lim, lim.CheckKey(key)
 }
 
 // parseEntryHeaders sets e's CreateVersion and ExpiresAt from the headers
 // that carry them, when present.
 func parseEntryHeaders(e *vkv.Entry, h http.Header) error {
 	var err error
-	if s := h.Get(httpapi.HeaderCreateVersion); s != "" {
+	if s := h.Get(wire.HeaderCreateVersion); s != "" {
 		if e.CreateVersion, err = vkv.ParseVersion(s); err != nil {
-			return fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderCreateVersion, err)
+			return fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderCreateVersion, err)
 		}
 	}
-	if s := h.Get(httpapi.HeaderExpiresAt); s != "" {
+	if s := h.Get(wire.HeaderExpiresAt); s != "" {
 		if e.ExpiresAt, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderExpiresAt, err)
+			return fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderExpiresAt, err)
 		}
 	}
 	return nil
@@ -265,8 +335,8 @@ func parseEntryHeaders(e *vkv.Entry, h http.Header) error {
 func entryFromResponse(key string, resp *http.Response) (vkv.Entry, error) {
 	e := vkv.Entry{Key: key}
 	var err error
-	if e.Version, err = vkv.ParseVersion(resp.Header.Get(httpapi.HeaderVersion)); err != nil {
-		return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderVersion, err)
+	if e.Version, err = vkv.ParseVersion(resp.Header.Get(wire.HeaderVersion)); err != nil {
+		return vkv.Entry{}, fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderVersion, err)
 	}
 	if err := parseEntryHeaders(&e, resp.Header); err != nil {
 		return vkv.Entry{}, err
@@ -288,12 +358,12 @@ func (c *Client) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entr
 }
 
 func (c *Client) get(ctx context.Context, key string, v vkv.Version, at bool) (vkv.Entry, error) {
-	if err := checkKey(key); err != nil {
+	if _, err := c.checkKey(ctx, key); err != nil {
 		return vkv.Entry{}, err
 	}
 	cl := call{method: http.MethodGet, path: keyPath("/v1/kv/", key), kind: opRead, key: key, version: v}
 	if at {
-		cl.query = url.Values{"version": {v.String()}}
+		cl.query = url.Values{wire.ParamVersion: {v.String()}}
 	}
 	resp, err := c.do(ctx, cl)
 	if err != nil {
@@ -301,6 +371,39 @@ func (c *Client) get(ctx context.Context, key string, v vkv.Version, at bool) (v
 	}
 	defer resp.Body.Close()
 	return entryFromResponse(key, resp)
+}
+
+// getPinned reads key at the server's newest version V, with GET
+// ?version=latest, and returns V and true: the read that pins a
+// transaction's snapshot. V comes with a 404 too (vkv.ErrNotFound), so that
+// an absent key pins the snapshot as well. The bool is false when the server
+// did not report V: its KV cannot tell it, and the read was a plain Get.
+func (c *Client) getPinned(ctx context.Context, key string) (vkv.Entry, vkv.Version, bool, error) {
+	if _, err := c.checkKey(ctx, key); err != nil {
+		return vkv.Entry{}, 0, false, err
+	}
+	var hd http.Header
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: keyPath("/v1/kv/", key), kind: opRead, key: key,
+		query: url.Values{wire.ParamVersion: {wire.VersionLatest}}, header: &hd})
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	var (
+		pin vkv.Version
+		ok  bool
+	)
+	if s := hd.Get(wire.HeaderStoreVersion); s != "" {
+		v, perr := vkv.ParseVersion(s)
+		if perr != nil {
+			return vkv.Entry{}, 0, false, fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderStoreVersion, perr)
+		}
+		pin, ok = v, true
+	}
+	if err != nil {
+		return vkv.Entry{}, pin, ok, err
+	}
+	e, err := entryFromResponse(key, resp)
+	return e, pin, ok, err
 }
 
 // decodeJSON decodes the body of resp into v.
@@ -315,70 +418,64 @@ func decodeJSON(resp *http.Response, v any) error {
 func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
 	q := url.Values{}
 	if prefix != "" {
-		q.Set("prefix", prefix)
+		q.Set(wire.ParamPrefix, prefix)
 	}
 	if after != "" {
-		q.Set("after", after)
+		q.Set(wire.ParamAfter, after)
 	}
 	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+		q.Set(wire.ParamLimit, strconv.Itoa(limit))
 	}
 	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/kv", query: q, kind: opRead})
 	if err != nil {
 		return nil, "", err
 	}
 	defer resp.Body.Close()
-	var res httpapi.ListResult
+	var res wire.ListResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return nil, "", err
 	}
 	entries := make([]vkv.Entry, len(res.Items))
-	for i, it := range res.Items {
-		entries[i] = vkv.Entry{Key: httpapi.WireKey(it.Key, it.KeyBase64), Value: it.Value, Version: it.Version, CreateVersion: it.CreateVersion}
-		if it.ExpiresAt != nil {
-			entries[i].ExpiresAt = *it.ExpiresAt
-		}
+	for i := range res.Items {
+		entries[i] = res.Items[i].Entry()
 	}
-	return entries, httpapi.WireKey(res.Next, res.NextBase64), nil
+	return entries, wire.WireKey(res.Next, res.NextBase64), nil
 }
 
 // History returns up to limit kept versions of key, newest first.
 func (c *Client) History(ctx context.Context, key string, limit int) ([]vkv.Entry, error) {
-	if err := checkKey(key); err != nil {
+	if _, err := c.checkKey(ctx, key); err != nil {
 		return nil, err
 	}
 	var q url.Values
 	if limit > 0 {
-		q = url.Values{"limit": {strconv.Itoa(limit)}}
+		q = url.Values{wire.ParamLimit: {strconv.Itoa(limit)}}
 	}
 	resp, err := c.do(ctx, call{method: http.MethodGet, path: keyPath("/v1/history/", key), query: q, kind: opRead, key: key})
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var res httpapi.HistoryResult
+	var res wire.HistoryResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return nil, err
 	}
 	entries := make([]vkv.Entry, len(res.Versions))
-	for i, hv := range res.Versions {
-		entries[i] = vkv.Entry{Key: key, Value: hv.Value, Version: hv.Version, CreateVersion: hv.CreateVersion, Deleted: hv.Deleted}
-		if hv.ExpiresAt != nil {
-			entries[i].ExpiresAt = *hv.ExpiresAt
-		}
+	for i := range res.Versions {
+		entries[i] = res.Versions[i].Entry(key)
 	}
 	return entries, nil
 }
 
-// ttlParam checks the TTL of opts and returns it as a query value ("" for
-// none).
+// ttlParam checks the TTL of opts, as the store does, and returns it as a
+// query value ("" for none).
 func ttlParam(opts []vkv.WriteOption) (string, error) {
 	if len(opts) == 0 {
 		return "", nil
 	}
 	ttl := vkv.NewWriteOptions(opts...).TTL
-	if ttl < 0 {
-		return "", fmt.Errorf("%w: %v", vkv.ErrInvalidTTL, ttl)
+	if err := vkv.CheckTTL(ttl); err != nil {
+		return "", err
 	}
 	if ttl == 0 {
 		return "", nil
@@ -388,19 +485,25 @@ func ttlParam(opts []vkv.WriteOption) (string, error) {
 
 // write sends a PUT or DELETE and returns the new version.
 func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Version, value []byte, opts []vkv.WriteOption) (vkv.Version, error) {
-	if err := checkKey(key); err != nil {
+	lim, err := c.checkKey(ctx, key)
+	if err != nil {
 		return 0, err
+	}
+	if method == http.MethodPut {
+		if err := lim.CheckValue(key, value); err != nil {
+			return 0, err
+		}
 	}
 	q := url.Values{}
 	if expected != nil {
-		q.Set("version", expected.String())
+		q.Set(wire.ParamVersion, expected.String())
 	}
 	ttl, err := ttlParam(opts)
 	if err != nil {
 		return 0, err
 	}
 	if ttl != "" {
-		q.Set("ttl", ttl)
+		q.Set(wire.ParamTTL, ttl)
 	}
 	cl := call{method: method, path: keyPath("/v1/kv/", key), query: q, kind: opWrite, key: key, prefer: expected != nil}
 	if method == http.MethodPut {
@@ -415,7 +518,7 @@ func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Ve
 		return 0, err
 	}
 	defer resp.Body.Close()
-	var res httpapi.WriteResult
+	var res wire.WriteResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return 0, err
 	}
@@ -434,7 +537,7 @@ func (c *Client) write(ctx context.Context, method, key string, expected *vkv.Ve
 // says (201: the write created the key).
 func writtenEntry(key string, v vkv.Version, resp *http.Response) (vkv.Entry, error) {
 	e := vkv.Entry{Key: key, Version: v}
-	if resp.Header.Get(httpapi.HeaderCreateVersion) == "" && resp.StatusCode == http.StatusCreated {
+	if resp.Header.Get(wire.HeaderCreateVersion) == "" && resp.StatusCode == http.StatusCreated {
 		e.CreateVersion = v
 	}
 	if err := parseEntryHeaders(&e, resp.Header); err != nil {
@@ -472,13 +575,13 @@ func (c *Client) storeVersion(ctx context.Context) (v vkv.Version, ok bool, err 
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
-	s := resp.Header.Get(httpapi.HeaderStoreVersion)
+	s := resp.Header.Get(wire.HeaderStoreVersion)
 	if s == "" {
 		return 0, false, nil
 	}
 	v, err = vkv.ParseVersion(s)
 	if err != nil {
-		return 0, false, fmt.Errorf("vkvclient: bad %s header: %w", httpapi.HeaderStoreVersion, err)
+		return 0, false, fmt.Errorf("vkvclient: bad %s header: %w", wire.HeaderStoreVersion, err)
 	}
 	return v, true, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // watchingKV is a KV with a change feed: the store and the client.
@@ -105,7 +106,7 @@ func TestCompactedErrorAgrees(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		var p httpapi.Problem
+		var p wire.Problem
 		if resp.StatusCode != http.StatusGone || json.Unmarshal(body, &p) != nil {
 			t.Fatalf("GET /v1/watch below the kept history: %d %s; want a 410 problem", resp.StatusCode, body)
 		}

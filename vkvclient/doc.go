@@ -13,17 +13,38 @@
 // becomes vkv.ErrNotFound, 410 a *vkv.CompactedError, and so on); problems
 // with no vkv counterpart are a *ProblemError.
 //
+// The client speaks the wire format of package
+// github.com/vkvstore/vkv/wire; it does not import the server's package
+// httpapi, so a program that only talks to a server does not build the
+// handler.
+//
+// # Limits
+//
+// The first call that sends a key (or Update, View, or Limits itself) asks
+// the server for its limits, GET /v1/limits, once for the life of the
+// Client. From then on the client checks every key, value, TTL and
+// transaction with vkv.Limits' methods, as the store does, and refuses what
+// is over a limit without a request, with the store's own errors
+// (*vkv.KeyError, *vkv.LimitError). A server from before /v1/limits gives no
+// limits; its answers are then mapped to the same errors.
+//
 // # Transactions
 //
-// Update and View run their function against a snapshot: the first Get pins
-// the store's newest version (read from Vkv-Store-Version on /healthz) and
-// every Get reads at that version. Update buffers writes and commits them
-// with POST /v1/txn, sending the version of every key read as a condition
-// beside the function's own Expect conditions. When only read conditions
-// fail, the function is run again (at most 64 times, while ctx allows), as
-// the embedded store does. A server whose KV cannot tell its newest version
-// serves no snapshot: reads then see the latest data, and the read
-// conditions still make the commit safe.
+// Update and View run their function against a snapshot: the first Get
+// reads the key at the store's newest version and pins it, in one request
+// (GET ?version=latest, which reports the version in Vkv-Store-Version), and
+// every later Get reads at that version (GET ?version=V). An Update that
+// reads one key and writes it is two requests: the read and the commit.
+// Only a function that neither reads nor writes makes the client ask
+// /healthz for the version (Update returns it); so does every transaction
+// on a server from before ?version=latest. Update buffers writes and
+// commits them with POST /v1/txn, sending the version of every key read as
+// a condition beside the function's own Expect conditions. When only read
+// conditions fail, the function is run again (at most 64 times, while ctx
+// allows), as the embedded store does. Expiry is judged at the time the
+// snapshot was taken, on the client's clock (WithClock). A server whose KV
+// cannot tell its newest version serves no snapshot: reads then see the
+// latest data, and the read conditions still make the commit safe.
 //
 // # Watch
 //

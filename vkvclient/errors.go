@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // ProblemError is an error response of the server that has no vkv error of
@@ -21,7 +21,7 @@ type ProblemError struct {
 	StatusCode int
 	// Problem is the decoded problem; for a response that was not a problem,
 	// one made up from the status and the start of the body.
-	Problem httpapi.Problem
+	Problem wire.Problem
 	// Err is the vkv error the problem maps to, or nil.
 	Err error
 }
@@ -39,8 +39,8 @@ func (e *ProblemError) Unwrap() error { return e.Err }
 func (c *Client) responseError(resp *http.Response, cl call) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	var p httpapi.Problem
-	if mt != "application/problem+json" || json.Unmarshal(body, &p) != nil || p.Type == "" {
+	var p wire.Problem
+	if mt != wire.ProblemContentType || json.Unmarshal(body, &p) != nil || p.Type == "" {
 		return nonProblem(resp.StatusCode, body, cl)
 	}
 	return problemError(resp.StatusCode, p, cl)
@@ -48,51 +48,51 @@ func (c *Client) responseError(resp *http.Response, cl call) error {
 
 // problemError turns the problem p, sent with status, into the error the
 // embedded store would have returned for the call cl.
-func problemError(status int, p httpapi.Problem, cl call) error {
+func problemError(status int, p wire.Problem, cl call) error {
 	pe := &ProblemError{StatusCode: status, Problem: p}
 	key := cl.key
 	if p.Key != nil {
-		key = httpapi.WireKey(*p.Key, p.KeyBase64)
+		key = wire.WireKey(*p.Key, p.KeyBase64)
 	}
 	switch p.Name() {
-	case "conflict":
+	case wire.ProblemConflict:
 		return conflictFromProblem(&p, key)
-	case "not-found":
+	case wire.ProblemNotFound:
 		if cl.key != "" {
 			return vkv.ErrNotFound
 		}
-	case "compacted":
+	case wire.ProblemCompacted:
 		ce := &vkv.CompactedError{Key: key, Requested: cl.version}
 		if p.OldestVersion != nil {
 			ce.Oldest = *p.OldestVersion
 		}
 		return ce
-	case "invalid-key":
+	case wire.ProblemInvalidKey:
 		_, reason, ok := strings.Cut(p.Detail, ": ")
 		if !ok {
 			reason = p.Detail
 		}
 		return &vkv.KeyError{Key: key, Reason: reason}
-	case "invalid-version":
-		if p.Code == "future-version" {
+	case wire.ProblemInvalidVersion:
+		if p.Code == wire.CodeFutureVersion {
 			pe.Err = vkv.ErrFutureVersion
 			return pe
 		}
 		return &vkv.VersionError{Input: cl.version.String(), Err: pe}
-	case "invalid-request":
+	case wire.ProblemInvalidRequest:
 		switch p.Code {
-		case "invalid-ttl":
+		case wire.CodeInvalidTTL:
 			pe.Err = vkv.ErrInvalidTTL
-		case "too-many-ops":
+		case wire.CodeTooManyOps:
 			le := &vkv.LimitError{Err: vkv.ErrTxnTooLarge}
 			if p.Limit != nil {
 				le.Limit = int(*p.Limit)
 			}
 			return le
 		}
-	case "payload-too-large":
+	case wire.ProblemPayloadTooLarge:
 		le := &vkv.LimitError{Err: vkv.ErrValueTooLarge}
-		if p.Code == "txn-too-large" || (p.Code == "" && cl.kind == opTxn) {
+		if p.Code == wire.CodeTxnTooLarge || (p.Code == "" && cl.kind == opTxn) {
 			le.Err = vkv.ErrTxnTooLarge
 		} else {
 			le.Key = key
@@ -101,8 +101,8 @@ func problemError(status int, p httpapi.Problem, cl call) error {
 			le.Limit = int(*p.Limit)
 		}
 		return le
-	case "unavailable":
-		if p.Code == "closed" {
+	case wire.ProblemUnavailable:
+		if p.Code == wire.CodeClosed {
 			pe.Err = vkv.ErrClosed
 		}
 	}
@@ -123,17 +123,17 @@ func nonProblem(status int, body []byte, cl call) error {
 		return &vkv.LimitError{Err: vkv.ErrValueTooLarge, Key: cl.key}
 	}
 	detail := strings.TrimSpace(string(body[:min(len(body), 200)]))
-	return &ProblemError{StatusCode: status, Problem: httpapi.Problem{
+	return &ProblemError{StatusCode: status, Problem: wire.Problem{
 		Title: http.StatusText(status), Status: status, Detail: detail,
 	}}
 }
 
 // conflictFromProblem rebuilds the *vkv.ConflictError of a 409 problem.
-func conflictFromProblem(p *httpapi.Problem, key string) *vkv.ConflictError {
+func conflictFromProblem(p *wire.Problem, key string) *vkv.ConflictError {
 	var cs []vkv.Conflict
 	if len(p.Conflicts) > 0 {
 		for _, it := range p.Conflicts {
-			k := httpapi.WireKey(it.Key, it.KeyBase64)
+			k := wire.WireKey(it.Key, it.KeyBase64)
 			cs = append(cs, vkv.Conflict{Key: k, Expected: it.ExpectedVersion, Actual: it.CurrentVersion,
 				Current: currentEntry(k, it.CurrentVersion, it.CurrentValue, it.CurrentCreateVersion, it)})
 		}
@@ -146,7 +146,7 @@ func conflictFromProblem(p *httpapi.Problem, key string) *vkv.ConflictError {
 			c.Actual = *p.CurrentVersion
 		}
 		c.Current = currentEntry(key, c.Actual, p.CurrentValue, p.CurrentCreateVersion,
-			httpapi.ConflictItem{CurrentExpiresAt: p.CurrentExpiresAt})
+			wire.ConflictItem{CurrentExpiresAt: p.CurrentExpiresAt})
 		cs = []vkv.Conflict{c}
 	}
 	c := cs[0]
@@ -155,7 +155,7 @@ func conflictFromProblem(p *httpapi.Problem, key string) *vkv.ConflictError {
 
 // currentEntry builds Conflict.Current from the representation the server
 // sent; nil when the key is absent or no representation came.
-func currentEntry(key string, v vkv.Version, value *[]byte, created vkv.Version, it httpapi.ConflictItem) *vkv.Entry {
+func currentEntry(key string, v vkv.Version, value *[]byte, created vkv.Version, it wire.ConflictItem) *vkv.Entry {
 	if v == 0 || value == nil {
 		return nil
 	}

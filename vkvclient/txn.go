@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // clientBackend runs vkv's transaction engine over HTTP: a snapshot reads
-// with GET ?version= at a version pinned on first use, and a commit is one
-// POST /v1/txn.
+// with GET ?version= at a version pinned by its first read, and a commit is
+// one POST /v1/txn.
 type clientBackend struct{ c *Client }
 
 func (b clientBackend) Snapshot(ctx context.Context) (vkv.TxnSnapshot, error) {
@@ -23,7 +23,9 @@ func (b clientBackend) Snapshot(ctx context.Context) (vkv.TxnSnapshot, error) {
 }
 
 // clientSnapshot reads at one version of the server's store, pinned by its
-// first read.
+// first read: GET ?version=latest reads the key at the newest version V and
+// reports V, and the later reads are GET ?version=V. Only a run that reads
+// nothing and commits nothing asks /healthz for V (Version).
 type clientSnapshot struct {
 	c      *Client
 	ctx    context.Context
@@ -33,7 +35,8 @@ type clientSnapshot struct {
 	pin    vkv.Version // the snapshot's version
 }
 
-// version pins the version reads are made at, once.
+// Version returns the version reads are made at, pinning it with a request
+// to /healthz if no read has.
 func (sn *clientSnapshot) Version() (vkv.Version, error) {
 	if !sn.pinned {
 		v, ok, err := sn.c.storeVersion(sn.ctx)
@@ -45,15 +48,40 @@ func (sn *clientSnapshot) Version() (vkv.Version, error) {
 	return sn.pin, nil
 }
 
+// Get reads key at the snapshot's version; the first read pins it.
 func (sn *clientSnapshot) Get(key string) (vkv.Entry, error) {
-	if _, err := sn.Version(); err != nil {
-		return vkv.Entry{}, err
+	var (
+		e   vkv.Entry
+		err error
+	)
+	switch {
+	case !sn.pinned && !sn.c.noPinnedRead.Load():
+		var (
+			pin vkv.Version
+			ok  bool
+		)
+		e, pin, ok, err = sn.c.getPinned(sn.ctx, key)
+		if errors.Is(err, vkv.ErrInvalidVersion) && !errors.Is(err, vkv.ErrFutureVersion) {
+			// A server from before ?version=latest: pin with /healthz.
+			sn.c.noPinnedRead.Store(true)
+			return sn.Get(key)
+		}
+		if ok || err == nil || errors.Is(err, vkv.ErrNotFound) {
+			// The server answered: with the version it read at, or,
+			// when its KV cannot tell one, without.
+			sn.pinned, sn.hasPin, sn.pin = true, ok, pin
+		}
+	case !sn.pinned:
+		if _, err := sn.Version(); err != nil {
+			return vkv.Entry{}, err
+		}
+		return sn.Get(key)
+	case sn.hasPin:
+		e, err = sn.c.GetAt(sn.ctx, key, sn.pin)
+	default:
+		e, err = sn.c.Get(sn.ctx, key)
 	}
-	if !sn.hasPin {
-		return sn.c.Get(sn.ctx, key)
-	}
-	e, err := sn.c.GetAt(sn.ctx, key, sn.pin)
-	if err == nil && e.Expired(sn.now) {
+	if err == nil && sn.hasPin && e.Expired(sn.now) {
 		return vkv.Entry{}, vkv.ErrNotFound
 	}
 	return e, err
@@ -67,7 +95,11 @@ func (c *Client) View(ctx context.Context, fn func(tx vkv.Txn) error) error {
 	if c.closed.Load() {
 		return vkv.ErrClosed
 	}
-	return c.txns.View(ctx, fn)
+	l, err := c.learn(ctx)
+	if err != nil {
+		return err
+	}
+	return l.txns.View(ctx, fn)
 }
 
 // Update runs fn in a read-write transaction and commits its writes with
@@ -77,26 +109,30 @@ func (c *Client) Update(ctx context.Context, fn func(tx vkv.Txn) error) (vkv.Ver
 	if c.closed.Load() {
 		return 0, vkv.ErrClosed
 	}
-	return c.txns.Update(ctx, fn)
+	l, err := c.learn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return l.txns.Update(ctx, fn)
 }
 
 // Commit sends the conditions and writes as one POST /v1/txn.
 func (b clientBackend) Commit(ctx context.Context, conds []vkv.TxnCondition, ops []vkv.TxnOp) (vkv.Version, error) {
-	req := httpapi.TxnRequest{
-		Conditions: make([]httpapi.TxnCondition, 0, len(conds)),
-		Ops:        make([]httpapi.TxnOp, 0, len(ops)),
+	req := wire.TxnRequest{
+		Conditions: make([]wire.TxnCondition, 0, len(conds)),
+		Ops:        make([]wire.TxnOp, 0, len(ops)),
 	}
 	for _, cd := range conds {
 		v := cd.Version
-		req.Conditions = append(req.Conditions, httpapi.TxnCondition{Key: cd.Key, KeyBase64: httpapi.KeyBytes(cd.Key), Version: &v})
+		req.Conditions = append(req.Conditions, wire.TxnCondition{Key: cd.Key, KeyBase64: wire.KeyBytes(cd.Key), Version: &v})
 	}
 	for _, op := range ops {
 		if op.Delete {
-			req.Ops = append(req.Ops, httpapi.TxnOp{Op: "delete", Key: op.Key, KeyBase64: httpapi.KeyBytes(op.Key)})
+			req.Ops = append(req.Ops, wire.TxnOp{Op: wire.OpDelete, Key: op.Key, KeyBase64: wire.KeyBytes(op.Key)})
 			continue
 		}
 		val := op.Value
-		o := httpapi.TxnOp{Op: "put", Key: op.Key, KeyBase64: httpapi.KeyBytes(op.Key), Value: &val}
+		o := wire.TxnOp{Op: wire.OpPut, Key: op.Key, KeyBase64: wire.KeyBytes(op.Key), Value: &val}
 		if op.TTL > 0 {
 			o.TTL = op.TTL.String()
 		}
@@ -112,7 +148,7 @@ func (b clientBackend) Commit(ctx context.Context, conds []vkv.TxnCondition, ops
 		return 0, valueTooLarge(ops, err)
 	}
 	defer resp.Body.Close()
-	var res httpapi.TxnResult
+	var res wire.TxnResult
 	if err := decodeJSON(resp, &res); err != nil {
 		return 0, err
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 var _ vkv.Watcher = (*Client)(nil)
@@ -25,7 +25,7 @@ var _ vkv.Watcher = (*Client)(nil)
 // DefaultWatchIdleTimeout is how long a watch stream may carry nothing, not
 // even a heartbeat, before the client takes the connection for dead and
 // reconnects: three of the server's default heartbeats.
-const DefaultWatchIdleTimeout = 3 * httpapi.DefaultHeartbeat
+const DefaultWatchIdleTimeout = 3 * wire.DefaultHeartbeat
 
 // Reconnection delays of Watch: the first retry waits watchBackoffMin, each
 // further one twice as long, up to watchBackoffMax.
@@ -157,17 +157,17 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 	if w.n > 0 {
 		resume, skip = w.last-1, w.n
 	}
-	q := url.Values{"fromVersion": {w.from.String()}}
+	q := url.Values{wire.ParamFromVersion: {w.from.String()}}
 	if w.prefix != "" {
-		q.Set("prefix", w.prefix)
+		q.Set(wire.ParamPrefix, w.prefix)
 	}
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, w.c.base+"/v1/watch?"+q.Encode(), nil)
 	if err != nil {
 		return false, fmt.Errorf("vkvclient: %w", err)
 	}
-	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Accept", wire.EventStreamContentType)
 	if resume != w.from {
-		req.Header.Set(httpapi.HeaderLastEventID, resume.String())
+		req.Header.Set(wire.HeaderLastEventID, resume.String())
 	}
 	if w.c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+w.c.token)
@@ -196,8 +196,8 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 		}
 		return false, err
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
-		return false, &ProblemError{StatusCode: resp.StatusCode, Problem: httpapi.Problem{Status: resp.StatusCode,
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != wire.EventStreamContentType {
+		return false, &ProblemError{StatusCode: resp.StatusCode, Problem: wire.Problem{Status: resp.StatusCode,
 			Title: "Not an event stream", Detail: fmt.Sprintf("GET /v1/watch answered with Content-Type %q", resp.Header.Get("Content-Type"))}}
 	}
 
@@ -215,8 +215,8 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 			return progressed, nil // dropped, cut, or silent too long: retry
 		}
 		switch ev.event {
-		case httpapi.EventPut, httpapi.EventDelete:
-			var we httpapi.WatchEvent
+		case wire.EventPut, wire.EventDelete:
+			var we wire.WatchEvent
 			if err := json.Unmarshal(ev.data, &we); err != nil {
 				return progressed, fmt.Errorf("vkvclient: watch event %q: %w", ev.data, err)
 			}
@@ -237,12 +237,12 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 				w.stopped = true
 				return progressed, nil
 			}
-		case httpapi.EventError:
-			var p httpapi.Problem
+		case wire.EventError:
+			var p wire.Problem
 			if err := json.Unmarshal(ev.data, &p); err != nil || p.Type == "" {
 				return progressed, fmt.Errorf("vkvclient: watch error event %q: not a problem", ev.data)
 			}
-			if p.Name() == "unavailable" {
+			if p.Name() == wire.ProblemUnavailable {
 				return progressed, nil // the server is going away or its store closed: retry
 			}
 			cl.version = w.last

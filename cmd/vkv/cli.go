@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // Exit codes beyond 0 (success), 1 (error) and 2 (usage).
@@ -329,10 +329,10 @@ func (p *problemCapture) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // problem returns the last problem received, or nil.
-func (p *problemCapture) problem() (*httpapi.Problem, []byte) {
+func (p *problemCapture) problem() (*wire.Problem, []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var pr httpapi.Problem
+	var pr wire.Problem
 	if p.last == nil || json.Unmarshal(p.last, &pr) != nil || pr.Type == "" {
 		return nil, nil
 	}
@@ -372,8 +372,8 @@ func (s *session) fail(ctx context.Context, err error, stderr io.Writer) error {
 }
 
 // conflictProblem describes a conflict error as a problem.
-func conflictProblem(err error) *httpapi.Problem {
-	p := &httpapi.Problem{Type: httpapi.ProblemTypeBase + "conflict", Title: "Version conflict",
+func conflictProblem(err error) *wire.Problem {
+	p := &wire.Problem{Type: wire.ProblemTypeBase + "conflict", Title: "Version conflict",
 		Status: http.StatusConflict, Detail: err.Error()}
 	var ce *vkv.ConflictError
 	if errors.As(err, &ce) {
@@ -397,7 +397,7 @@ type entryJSON struct {
 
 // entryOf returns the JSON form of e.
 func entryOf(e *vkv.Entry) entryJSON {
-	j := entryJSON{Key: e.Key, KeyBase64: httpapi.KeyBytes(e.Key), Version: e.Version,
+	j := entryJSON{Key: e.Key, KeyBase64: wire.KeyBytes(e.Key), Version: e.Version,
 		CreateVersion: e.CreateVersion, Value: e.Value, Deleted: e.Deleted}
 	if !e.Deleted && j.Value == nil {
 		j.Value = []byte{}

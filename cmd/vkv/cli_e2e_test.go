@@ -17,8 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // binCLI runs the built vkv binary as a client of a server.
@@ -111,7 +111,7 @@ func TestCLIBinary(t *testing.T) {
 		t.Errorf("get -version 1 -o json (-want +got):\n%s", diff)
 	}
 	r := v.run("", "cas", "config/db", "1", "host=db3")
-	var p httpapi.Problem
+	var p wire.Problem
 	if err := json.Unmarshal([]byte(r.stderr), &p); err != nil || r.code != 3 || p.Status != 409 || *p.CurrentVersion != 2 {
 		t.Errorf("cas conflict: exit %d, stderr %q (%v)", r.code, r.stderr, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
-	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // runGet is "vkv get".
@@ -60,7 +60,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // the key and version.
 func printWrite(stdout io.Writer, cf *clientFlags, key string, v vkv.Version) error {
 	if cf.json() {
-		return printJSON(stdout, httpapi.WriteResult{Key: key, KeyBase64: httpapi.KeyBytes(key), Version: v})
+		return printJSON(stdout, wire.WriteResult{Key: key, KeyBase64: wire.KeyBytes(key), Version: v})
 	}
 	_, err := fmt.Fprintln(stdout, v)
 	return err
@@ -334,7 +334,7 @@ func runTxn(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	v, err := s.c.Update(ctx, func(tx vkv.Txn) error {
 		for _, c := range req.Conditions {
-			if err := tx.Expect(httpapi.WireKey(c.Key, c.KeyBase64), *c.Version); err != nil {
+			if err := tx.Expect(wire.WireKey(c.Key, c.KeyBase64), *c.Version); err != nil {
 				return err
 			}
 		}
@@ -355,7 +355,7 @@ func runTxn(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return s.fail(ctx, err, stderr)
 	}
 	if cf.json() {
-		return printJSON(stdout, httpapi.TxnResult{Version: v})
+		return printJSON(stdout, wire.TxnResult{Version: v})
 	}
 	_, err = fmt.Fprintln(stdout, v)
 	return err
@@ -363,7 +363,7 @@ func runTxn(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // txnInput is a decoded transaction.
 type txnInput struct {
-	httpapi.TxnRequest
+	wire.TxnRequest
 	ops []txnOp
 }
 
@@ -399,7 +399,7 @@ func decodeTxn(body []byte) (*txnInput, error) {
 	}
 	seen := map[string]bool{}
 	for i, op := range in.Ops {
-		o := txnOp{key: httpapi.WireKey(op.Key, op.KeyBase64)}
+		o := txnOp{key: wire.WireKey(op.Key, op.KeyBase64)}
 		if seen[o.key] {
 			return nil, fmt.Errorf("op %d: key %q appears in more than one op", i, o.key)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // cliServer is an httptest server over httpapi and an in-memory store, for
@@ -132,9 +133,9 @@ func entriesJSON(es []vkv.Entry) []entryJSON {
 }
 
 // problemOf decodes a problem printed to stderr.
-func problemOf(t *testing.T, stderr string) httpapi.Problem {
+func problemOf(t *testing.T, stderr string) wire.Problem {
 	t.Helper()
-	var p httpapi.Problem
+	var p wire.Problem
 	dec := json.NewDecoder(strings.NewReader(stderr))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
@@ -197,7 +198,7 @@ func TestCLIReadWrite(t *testing.T) {
 		t.Errorf("get -version 1 a = %q, want hello", got)
 	}
 	r := s.fails(t, 3, `#conflict"`, "", "cas", "a", "1", "lost")
-	want := httpapi.Problem{Type: httpapi.ProblemTypeBase + "conflict", Title: "Version conflict", Status: 409,
+	want := wire.Problem{Type: wire.ProblemTypeBase + "conflict", Title: "Version conflict", Status: 409,
 		Detail: `key "a" is at version 6, not 1`, Instance: "/v1/kv/a", Key: ptr("a"),
 		ExpectedVersion: ptr(vkv.Version(1)), CurrentVersion: ptr(vkv.Version(6)),
 		CurrentValue: ptr([]byte("hi")), CurrentCreateVersion: 1}
@@ -226,7 +227,9 @@ func TestCLIReadWrite(t *testing.T) {
 	s.fails(t, 1, `vkv del: not-found: key "b" does not exist`, "", "del", "b")
 	s.fails(t, 1, `vkv get: not-found: key "a" does not exist`, "", "get", "a")
 	s.fails(t, 1, "vkv get: invalid-version", "", "get", "-version", "99", "new")
-	s.fails(t, 1, "payload-too-large", strings.Repeat("x", 2<<20), "put", "big")
+	// The client knows the server's limits: it refuses a value over them
+	// itself, with the store's error, without sending it.
+	s.fails(t, 1, `vkv put: vkv: value too large: key "big": 2097152 over the limit of`, strings.Repeat("x", 2<<20), "put", "big")
 }
 
 // TestCLIListHistory checks that ls pages through every key (more than a
@@ -355,7 +358,7 @@ func TestCLITxn(t *testing.T) {
 	// Both conditions fail: nothing is written.
 	r := s.fails(t, 3, `"conflicts"`, strings.Replace(txn, `"version":1`, `"version":2`, 1), "txn", "-o", "json")
 	p := problemOf(t, r.stderr)
-	wantConflicts := []httpapi.ConflictItem{{Key: "a", ExpectedVersion: 2, CurrentVersion: 1}, {Key: "c", ExpectedVersion: 0, CurrentVersion: 3}}
+	wantConflicts := []wire.ConflictItem{{Key: "a", ExpectedVersion: 2, CurrentVersion: 1}, {Key: "c", ExpectedVersion: 0, CurrentVersion: 3}}
 	got := p.Conflicts
 	for i := range got {
 		got[i].CurrentValue, got[i].CurrentCreateVersion, got[i].CurrentExpiresAt = nil, 0, nil

@@ -1,0 +1,25 @@
+package wire
+
+import "time"
+
+// RouteUnmatched is the Route of a RequestRecord for a request that matched
+// no route (404 or 405).
+const RouteUnmatched = "unmatched"
+
+// RequestRecord describes one request a server answered, for metrics: what
+// httpapi reports to its Metrics (httpapi.WithMetrics) and package metrics
+// counts. It holds no key, value or other part of the request's path or
+// body, so that metrics built from it cannot leak data.
+type RequestRecord struct {
+	// Route is the ServeMux pattern of the route that served the request,
+	// as the handler registered it ("GET /v1/kv/{key...}"; a HEAD request
+	// counts for its GET route), or RouteUnmatched. A request refused before
+	// it reached its route (401 without the token, a query string that does
+	// not parse) has the route its path and method would have reached.
+	Route string
+	// Status is the HTTP status of the response.
+	Status int
+	// Duration is the time from the request's arrival at the handler to the
+	// end of its response.
+	Duration time.Duration
+}

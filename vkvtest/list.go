@@ -1,6 +1,7 @@
 package vkvtest
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -281,13 +282,20 @@ func testListEntries(t *testing.T, kv vkv.KV) {
 	}
 }
 
-// writesPerTxn returns want, or fewer if kv reports (with a Limits method)
-// that one transaction may make fewer writes.
+// writesPerTxn returns want, or fewer if kv reports (vkv.Limiter, or a
+// remote KV's Limits(ctx)) that one transaction may make fewer writes.
 func writesPerTxn(kv vkv.KV, want int) int {
-	if l, ok := kv.(interface{ Limits() vkv.Limits }); ok {
-		if m := l.Limits().MaxTxnOps; m > 0 && m < want {
-			return m
-		}
+	var l vkv.Limits
+	switch k := kv.(type) {
+	case vkv.Limiter:
+		l = k.Limits()
+	case interface {
+		Limits(context.Context) (vkv.Limits, error)
+	}:
+		l, _ = k.Limits(context.Background())
+	}
+	if l.MaxTxnOps > 0 && l.MaxTxnOps < want {
+		return l.MaxTxnOps
 	}
 	return want
 }

@@ -36,7 +36,8 @@ func (s *Store) newPut(key string, value []byte, opts []WriteOption) (writeOp, *
 	return writeOp{key: key, value: append(make([]byte, 0, len(value)), value...), ttl: wo.TTL}, wo.Written, nil
 }
 
-// put runs a request whose one op is the put of key, and fills written.
+// put runs a request of one key and fills written (if not nil) with the
+// entry its first op made.
 func (s *Store) put(ctx context.Context, r *request, written *Entry) (Version, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, err
@@ -54,15 +55,7 @@ func (s *Store) put(ctx context.Context, r *request, written *Entry) (Version, e
 
 // write runs a single-key request.
 func (s *Store) write(ctx context.Context, r *request) (Version, error) {
-	if err := s.enter(ctx); err != nil {
-		return 0, err
-	}
-	defer s.exit()
-	res := s.submit(ctx, r)
-	if res.failures != nil {
-		return 0, conflictError(res.failures)
-	}
-	return res.version, res.err
+	return s.put(ctx, r, nil)
 }
 
 // Put writes value to key unconditionally and returns the new version.

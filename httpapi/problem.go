@@ -30,6 +30,7 @@ var titles = map[string]string{
 	wire.ProblemInsufficientStorage:  "Insufficient storage",
 	wire.ProblemInternal:             "Internal server error",
 	wire.ProblemUnavailable:          "Service unavailable",
+	wire.ProblemOutcomeUnknown:       "Outcome unknown",
 }
 
 // requestError is a problem the handler found in the request itself, before
@@ -205,6 +206,11 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 	case errors.Is(err, vkv.ErrClosed):
 		set(http.StatusServiceUnavailable, wire.ProblemUnavailable, "the store is closed")
 		p.Code = wire.CodeClosed
+	case errors.Is(err, vkv.ErrOutcomeUnknown):
+		set(http.StatusGatewayTimeout, wire.ProblemOutcomeUnknown, "the write was sent to the store's backend but its answer was lost: it may or may not have been committed; read the keys to find out before you retry (a conditional write can be retried as is)")
+	case errors.Is(err, vkv.ErrUnavailable):
+		set(http.StatusServiceUnavailable, wire.ProblemUnavailable, "the store's backend could not answer (unreachable, or without a quorum); nothing was done; retry later")
+		p.Code = wire.CodeBackendUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		set(http.StatusServiceUnavailable, wire.ProblemUnavailable, "the request was cancelled or timed out")
 	case errors.Is(err, vkv.ErrInsufficientStorage), errors.Is(err, syscall.ENOSPC):
@@ -257,6 +263,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	if (p.Status == http.StatusConflict || p.Status == http.StatusPreconditionFailed) &&
 		p.Conflicts == nil && p.CurrentVersion != nil && *p.CurrentVersion > 0 {
 		w.Header().Set("ETag", p.CurrentVersion.ETag())
+	}
+	if p.Code == wire.CodeBackendUnavailable {
+		// etcd elects a new leader within about a second (its default
+		// election timeout).
+		w.Header().Set("Retry-After", "1")
 	}
 	writeProblem(w, r, p)
 }

@@ -33,6 +33,7 @@ var problemStatus = map[string]int{
 	"internal":               500,
 	"not-implemented":        501,
 	"unavailable":            503,
+	"outcome-unknown":        504,
 }
 
 var (

@@ -27,7 +27,12 @@ const expectContinueOver = 256 << 10
 // Client is a vkv.KV served by a vkv server over HTTP. It is safe for
 // concurrent use.
 type Client struct {
-	base      string // endpoint without a trailing slash
+	// endpoints are the servers (replicas of one store), without trailing
+	// slashes, in the order given; current is the index of the one
+	// requests go to first. A request that finds its server down moves
+	// current on (compare-and-swap, so concurrent failures move it once).
+	endpoints []string
+	current   atomic.Int32
 	hc        *http.Client
 	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
 	token     string
@@ -98,16 +103,32 @@ func WithClock(c vkv.Clock) Option {
 
 // New returns a Client for the server at endpoint, such as
 // "http://127.0.0.1:8080". It does not contact the server.
+//
+// endpoint may list several servers separated by commas, such as
+// "http://10.0.0.1:8080,http://10.0.0.2:8080": replicas of one store (vkv
+// serve -etcd processes over one etcd cluster). Requests go to one of them;
+// when it is down, the client moves to the next, retrying on its own only
+// what is safe: a read, a watch (resumed from the last version it
+// delivered), and a write that certainly did not reach the server (the
+// connection could not be made) or that the server refused without doing
+// it (503 backend-unavailable). A write whose answer was lost after it was
+// sent returns an error matching vkv.ErrOutcomeUnknown and is never sent
+// again.
 func New(endpoint string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("vkvclient: endpoint: %w", err)
+	var endpoints []string
+	for e := range strings.SplitSeq(endpoint, ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		base, err := parseEndpoint(e)
+		if err != nil {
+			return nil, err
+		}
+		endpoints = append(endpoints, base)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("vkvclient: endpoint %q: want http://host:port or https://host:port", endpoint)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("vkvclient: endpoint %q has a query or fragment", endpoint)
+	if len(endpoints) == 0 {
+		return nil, errors.New("vkvclient: no endpoint: give the server's URL, such as http://127.0.0.1:8080")
 	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -120,7 +141,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	c := &Client{
-		base: strings.TrimRight(u.String(), "/"),
+		endpoints: endpoints,
 		hc: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			// The API never redirects; a redirect would turn a PUT into a GET.
 			return http.ErrUseLastResponse
@@ -202,7 +223,36 @@ func (c *Client) fetchLimits(ctx context.Context) (vkv.Limits, error) {
 
 // Endpoint returns the server's base URL, as given to New (without a
 // trailing slash).
-func (c *Client) Endpoint() string { return c.base }
+func (c *Client) Endpoint() string { return c.endpoints[c.current.Load()] }
+
+// Endpoints returns every server the Client was given, in order.
+func (c *Client) Endpoints() []string { return append([]string(nil), c.endpoints...) }
+
+// parseEndpoint checks one endpoint and returns it without a trailing slash.
+func parseEndpoint(e string) (string, error) {
+	if !strings.Contains(e, "://") {
+		return "", fmt.Errorf("vkvclient: endpoint %q has no scheme: write http://%s (or https://%s)", e, e, e)
+	}
+	u, err := url.Parse(e)
+	if err != nil {
+		return "", fmt.Errorf("vkvclient: endpoint %q: %w", e, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("vkvclient: endpoint %q: want http://host:port or https://host:port", e)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("vkvclient: endpoint %q has a query or fragment", e)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// moveOn makes the endpoint after from the first one tried, unless another
+// request has moved on already.
+func (c *Client) moveOn(from int) {
+	if len(c.endpoints) > 1 {
+		c.current.CompareAndSwap(int32(from), int32((from+1)%len(c.endpoints)))
+	}
+}
 
 // Close releases the Client's idle connections and ends its watches in
 // progress with vkv.ErrClosed. Later calls return vkv.ErrClosed. Close is
@@ -249,7 +299,27 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	u := c.base + cl.path
+	first := int(c.current.Load())
+	var lastErr error
+	for i := range len(c.endpoints) {
+		idx := (first + i) % len(c.endpoints)
+		resp, next, err := c.send(ctx, cl, idx)
+		if !next {
+			return resp, err
+		}
+		lastErr = err
+		c.moveOn(idx)
+	}
+	return nil, lastErr
+}
+
+// send sends cl to endpoint number idx. next reports that the request
+// certainly did not take effect there and may go to another endpoint: the
+// connection could not be made, a read failed, or the server said its
+// backend is unavailable.
+func (c *Client) send(ctx context.Context, cl call, idx int) (resp *http.Response, next bool, err error) {
+	base := c.endpoints[idx]
+	u := base + cl.path
 	if len(cl.query) > 0 {
 		u += "?" + cl.query.Encode()
 	}
@@ -259,7 +329,7 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("vkvclient: %w", err)
+		return nil, false, fmt.Errorf("vkvclient: %w", err)
 	}
 	if cl.body != nil {
 		req.ContentLength = int64(len(cl.body))
@@ -279,21 +349,46 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err = c.hc.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
+			return nil, false, ctxErr
 		}
-		return nil, fmt.Errorf("vkvclient: %s %s: %w", cl.method, cl.path, err)
+		return nil, notSent(err) || cl.method == http.MethodGet || cl.method == http.MethodHead, c.transportError(cl, base, err)
 	}
 	if cl.header != nil {
 		*cl.header = resp.Header
 	}
 	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
-		return resp, nil
+		return resp, false, nil
 	}
 	defer resp.Body.Close()
-	return nil, c.responseError(resp, cl)
+	err = c.responseError(resp, cl)
+	return nil, resp.StatusCode == http.StatusServiceUnavailable && errors.Is(err, vkv.ErrUnavailable), err
+}
+
+// notSent reports whether err says the request never reached a server:
+// the connection could not be made.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// transportError is the error of a request to base that got no answer. A
+// connection that could not be made says which server to start; a write
+// whose connection broke after it was sent matches vkv.ErrOutcomeUnknown.
+func (c *Client) transportError(cl call, base string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the method and URL are said below, once
+	}
+	switch {
+	case notSent(err):
+		return fmt.Errorf("vkvclient: %w: cannot connect to %s (%v): is vkv serve running there? Start it with \"vkv serve\", or point -endpoint (VKV_ENDPOINT) at a running server", vkv.ErrUnavailable, base, err)
+	case cl.method != http.MethodGet && cl.method != http.MethodHead:
+		return fmt.Errorf("vkvclient: %s %s%s: %w: the connection broke after the request was sent (%v), so it may or may not have been applied; read the keys to find out", cl.method, base, cl.path, vkv.ErrOutcomeUnknown, err)
+	}
+	return fmt.Errorf("vkvclient: %s %s%s: %w: %v", cl.method, base, cl.path, vkv.ErrUnavailable, err)
 }
 
 // keyPath is the escaped path of key under prefix.

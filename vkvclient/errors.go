@@ -102,9 +102,14 @@ func problemError(status int, p wire.Problem, cl call) error {
 		}
 		return le
 	case wire.ProblemUnavailable:
-		if p.Code == wire.CodeClosed {
+		switch p.Code {
+		case wire.CodeClosed:
 			pe.Err = vkv.ErrClosed
+		case wire.CodeBackendUnavailable:
+			pe.Err = vkv.ErrUnavailable
 		}
+	case wire.ProblemOutcomeUnknown:
+		pe.Err = vkv.ErrOutcomeUnknown
 	}
 	return pe
 }

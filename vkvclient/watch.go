@@ -161,7 +161,8 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 	if w.prefix != "" {
 		q.Set(wire.ParamPrefix, w.prefix)
 	}
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, w.c.base+"/v1/watch?"+q.Encode(), nil)
+	idx := int(w.c.current.Load())
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, w.c.endpoints[idx]+"/v1/watch?"+q.Encode(), nil)
 	if err != nil {
 		return false, fmt.Errorf("vkvclient: %w", err)
 	}
@@ -179,7 +180,8 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
-		return false, nil // the server is down or unreachable: retry
+		w.c.moveOn(idx)
+		return false, nil // the server is down or unreachable: retry, on the next one if there are several
 	}
 	defer resp.Body.Close()
 	cl := call{method: http.MethodGet, path: "/v1/watch", kind: opRead, version: resume}
@@ -192,6 +194,7 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 			return false, pe
 		case resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusBadGateway,
 			resp.StatusCode == http.StatusGatewayTimeout, resp.StatusCode == http.StatusTooManyRequests:
+			w.c.moveOn(idx)
 			return false, nil
 		}
 		return false, err

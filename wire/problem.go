@@ -43,9 +43,15 @@ const (
 	ProblemInsufficientStorage = "insufficient-storage"
 	// ProblemInternal is an unexpected failure of the server (500).
 	ProblemInternal = "internal"
-	// ProblemUnavailable is a closed store, a server shutting down or a
-	// cancelled request (503).
+	// ProblemUnavailable is a closed store, a server shutting down, a
+	// cancelled request, or a backend that could not be reached (an etcd
+	// cluster without quorum, code CodeBackendUnavailable) (503). The
+	// request did not take effect.
 	ProblemUnavailable = "unavailable"
+	// ProblemOutcomeUnknown is a write the server sent to its backend
+	// whose answer was lost (504): it may or may not have been committed
+	// (vkv.ErrOutcomeUnknown).
+	ProblemOutcomeUnknown = "outcome-unknown"
 	// ProblemNotImplemented is a feature the server's store does not offer:
 	// a change feed or backups (501).
 	ProblemNotImplemented = "not-implemented"
@@ -71,6 +77,10 @@ const (
 	// CodeClosed refines ProblemUnavailable: the store is closed
 	// (vkv.ErrClosed).
 	CodeClosed = "closed"
+	// CodeBackendUnavailable refines ProblemUnavailable: the store's backend
+	// (an etcd cluster) could not answer; nothing was done
+	// (vkv.ErrUnavailable). Retry-After says when to try again.
+	CodeBackendUnavailable = "backend-unavailable"
 	// CodeShutdown refines ProblemUnavailable on a watch stream: the server
 	// is shutting down; reconnect with Last-Event-ID.
 	CodeShutdown = "shutdown"

@@ -45,7 +45,9 @@ const (
 
 // cliHelp ends the overview of "vkv help".
 const cliHelp = `Client commands talk to a server: -endpoint URL (default $VKV_ENDPOINT, else
-http://127.0.0.1:8080), -token TOKEN or -token-file FILE (default $VKV_TOKEN).
+http://127.0.0.1:8080; several comma-separated URLs of replicas over one etcd
+cluster: a command moves to the next when one is down), -token TOKEN or
+-token-file FILE (default $VKV_TOKEN).
 They print values raw and everything else as plain text; -o json prints JSON,
 one object per line. Flags may come before or after the arguments; "--" ends
 the flags (for a key or value that starts with "-").
@@ -236,7 +238,7 @@ type clientFlags struct {
 
 // register adds the flags to fs; output adds -o.
 func (cf *clientFlags) register(fs *cmdFlags, output bool) {
-	fs.StringVar(&cf.endpoint, "endpoint", "", "server `URL` (default $"+envEndpoint+", else "+defaultEndpoint+")")
+	fs.StringVar(&cf.endpoint, "endpoint", "", "server `URL`, or several comma-separated (replicas) (default $"+envEndpoint+", else "+defaultEndpoint+")")
 	fs.StringVar(&cf.token, "token", "", "bearer `token` for a server started with -token-file (default $"+envToken+"; visible to other users in ps, prefer -token-file)")
 	fs.StringVar(&cf.tokenFile, "token-file", "", "`file` holding the bearer token")
 	if output {

@@ -62,6 +62,7 @@ type writeOp struct {
 	del       bool
 	mustExist bool // Delete and CompareAndDelete: ErrNotFound if absent
 	ttl       time.Duration
+	keepTTL   bool // keep the live key's expiry (WithKeepTTL)
 }
 
 type request struct {
@@ -636,9 +637,12 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 	if st.live() {
 		rec.CreateVersion = st.rec.CreateVersion
 	}
-	if op.ttl > 0 {
+	switch {
+	case op.ttl > 0:
 		rec.ExpiresAt = b.now.Add(op.ttl).UnixNano()
 		b.ttl = true
+	case op.keepTTL && st.live():
+		rec.ExpiresAt = st.rec.ExpiresAt
 	}
 	enc := keys.AppendRecord(make([]byte, 0, keys.RecordHeader+len(op.value)), rec)
 	if err := s.set(b, st.lk, enc); err != nil {

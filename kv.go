@@ -2,6 +2,7 @@ package vkv
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -146,6 +147,12 @@ type WriteOptions struct {
 	// write is committed.
 	TTL time.Duration
 
+	// KeepTTL makes a put keep the expiry time the key has when the write
+	// commits (none if it has none, or does not exist), as a lock refresher
+	// or a session update needs; without it a put without TTL makes the
+	// key permanent. It cannot be given with a TTL.
+	KeepTTL bool
+
 	// Written, if set, receives the entry a successful Put or
 	// CompareAndSwap made, without its value: Key, Version, CreateVersion
 	// (equal to Version when the write created the key) and ExpiresAt. It
@@ -167,6 +174,24 @@ const MaxTTL = 100 * 365 * 24 * time.Hour
 // expiry.
 func WithTTL(d time.Duration) WriteOption {
 	return func(o *WriteOptions) { o.TTL = d }
+}
+
+// WithKeepTTL makes a put keep the key's current expiry time; see
+// WriteOptions.KeepTTL. (etcd's WithIgnoreLease.)
+func WithKeepTTL() WriteOption {
+	return func(o *WriteOptions) { o.KeepTTL = true }
+}
+
+// Check returns an error matching ErrInvalidTTL for a TTL out of range
+// (CheckTTL) or a TTL given with KeepTTL.
+func (o *WriteOptions) Check() error {
+	if err := CheckTTL(o.TTL); err != nil {
+		return err
+	}
+	if o.KeepTTL && o.TTL != 0 {
+		return fmt.Errorf("%w: a write takes a TTL or keeps the key's current one (WithKeepTTL), not both", ErrInvalidTTL)
+	}
+	return nil
 }
 
 // Written makes a successful Put or CompareAndSwap store the entry it made

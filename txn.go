@@ -27,13 +27,13 @@ func (s *Store) newPut(key string, value []byte, opts []WriteOption) (writeOp, *
 	var wo WriteOptions
 	if len(opts) > 0 {
 		wo = NewWriteOptions(opts...)
-		if err := CheckTTL(wo.TTL); err != nil {
+		if err := wo.Check(); err != nil {
 			return writeOp{}, nil, err
 		}
 	}
 	// Copy: the caller may reuse value once the call returns, and the
 	// committer holds it until the commit.
-	return writeOp{key: key, value: append(make([]byte, 0, len(value)), value...), ttl: wo.TTL}, wo.Written, nil
+	return writeOp{key: key, value: append(make([]byte, 0, len(value)), value...), ttl: wo.TTL, keepTTL: wo.KeepTTL}, wo.Written, nil
 }
 
 // put runs a request of one key and fills written (if not nil) with the
@@ -128,7 +128,7 @@ func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []Tx
 	for i, op := range ops {
 		// The engine owns op.Value and keeps it unchanged until Commit
 		// returns.
-		r.ops[i] = writeOp{key: op.Key, value: op.Value, del: op.Delete, ttl: op.TTL}
+		r.ops[i] = writeOp{key: op.Key, value: op.Value, del: op.Delete, ttl: op.TTL, keepTTL: op.KeepTTL}
 	}
 	res := b.s.submit(ctx, r)
 	if res.failures != nil {
@@ -196,13 +196,14 @@ type TxnCondition struct {
 	Version Version
 }
 
-// TxnOp is a buffered write: a put of Value with an optional TTL, or a
-// delete.
+// TxnOp is a buffered write: a put of Value with an optional TTL (or
+// keeping the key's expiry at commit: KeepTTL), or a delete.
 type TxnOp struct {
-	Key    string
-	Value  []byte
-	TTL    time.Duration
-	Delete bool
+	Key     string
+	Value   []byte
+	TTL     time.Duration
+	KeepTTL bool
+	Delete  bool
 }
 
 // TxnEngine runs Update and View for a backend. It is safe for concurrent
@@ -360,8 +361,15 @@ func (t *engineTxn) Get(key string) (Entry, error) {
 			return Entry{}, ErrNotFound
 		}
 		e := Entry{Key: key, Value: append([]byte{}, op.Value...)}
-		if op.TTL > 0 {
+		switch {
+		case op.TTL > 0:
 			e.ExpiresAt = t.snap.Now().Add(op.TTL)
+		case op.KeepTTL:
+			// The expiry the key has in the snapshot; the commit keeps
+			// the one it has then.
+			if cur, err := t.snap.Get(key); err == nil {
+				e.ExpiresAt = cur.ExpiresAt
+			}
 		}
 		return e, nil
 	}
@@ -408,15 +416,15 @@ func (t *engineTxn) Put(key string, value []byte, opts ...WriteOption) error {
 	if err := t.e.limits.CheckValue(key, value); err != nil {
 		return err
 	}
-	var ttl time.Duration
+	var wo WriteOptions
 	if len(opts) > 0 {
-		ttl = NewWriteOptions(opts...).TTL
-		if err := CheckTTL(ttl); err != nil {
+		wo = NewWriteOptions(opts...)
+		if err := wo.Check(); err != nil {
 			return err
 		}
 	}
 	// Copy: the caller may reuse value once Put returns.
-	return t.add(TxnOp{Key: key, Value: append(make([]byte, 0, len(value)), value...), TTL: ttl})
+	return t.add(TxnOp{Key: key, Value: append(make([]byte, 0, len(value)), value...), TTL: wo.TTL, KeepTTL: wo.KeepTTL})
 }
 
 // Delete buffers a delete of key.

@@ -37,7 +37,15 @@ func (kv *KV) run(ctx context.Context, c *commit) (vkv.Version, error) {
 	}
 	for round := 0; round < maxCommitRounds; round++ {
 		now := kv.opts.Clock.Now()
+		kept, err := kv.keptExpiries(ctx, c.ops)
+		if err != nil {
+			return 0, err
+		}
 		cmps := []clientv3.Cmp{kv.noneDue(now)}
+		for key, k := range kept {
+			// The expiry kept is the one of this revision of the key.
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(kv.recordKey(key)), "=", k.rev))
+		}
 		for _, cd := range c.conds {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(kv.recordKey(cd.Key)), "=", int64(cd.Version)))
 		}
@@ -57,8 +65,13 @@ func (kv *KV) run(ctx context.Context, c *commit) (vkv.Version, error) {
 				continue
 			}
 			var exp time.Time
-			if op.TTL > 0 {
+			switch {
+			case op.TTL > 0:
 				exp = now.Add(op.TTL)
+			case op.KeepTTL:
+				exp = kept[op.Key].exp
+			}
+			if !exp.IsZero() {
 				then = append(then, clientv3.OpPut(kv.expiryKey(op.Key, exp), ""))
 			}
 			expiresAt = exp
@@ -135,11 +148,60 @@ func (kv *KV) run(ctx context.Context, c *commit) (vkv.Version, error) {
 		if c.mustExist {
 			return 0, vkv.ErrNotFound
 		}
+		if len(kept) > 0 {
+			// A key whose expiry is kept changed since it was read:
+			// read it again.
+			continue
+		}
 		// Every condition held in the answer to a Txn that failed on one:
 		// impossible, as the answer is read in the same Txn.
 		return 0, fmt.Errorf("etcdkv: commit: %w: the transaction failed but all its conditions hold", vkv.ErrCorrupt)
 	}
 	return 0, fmt.Errorf("etcdkv: commit: %w: expiries fell due faster than %d rounds could record them", vkv.ErrUnavailable, maxCommitRounds)
+}
+
+// kept is the state of a key whose expiry a put keeps (WithKeepTTL).
+type kept struct {
+	rev int64     // the key's ModRevision; 0: absent
+	exp time.Time // its expiry; zero: none
+}
+
+// keptExpiries reads, in one round trip, the keys of the puts in ops that
+// keep their expiry. The commit then compares each on its revision.
+func (kv *KV) keptExpiries(ctx context.Context, ops []vkv.TxnOp) (map[string]kept, error) {
+	var gets []clientv3.Op
+	for _, op := range ops {
+		if op.KeepTTL && !op.Delete {
+			gets = append(gets, clientv3.OpGet(kv.recordKey(op.Key)))
+		}
+	}
+	if len(gets) == 0 {
+		return nil, nil
+	}
+	rctx, cancel := kv.bound(ctx)
+	resp, err := kv.cli.Txn(rctx).Then(gets...).Commit()
+	cancel()
+	if err != nil {
+		return nil, kv.wrap(ctx, "read the expiries to keep", err, false)
+	}
+	out := make(map[string]kept)
+	for _, op := range ops {
+		if op.KeepTTL && !op.Delete {
+			out[op.Key] = kept{}
+		}
+	}
+	for _, r := range resp.Responses {
+		kvs := r.GetResponseRange().GetKvs()
+		if len(kvs) == 0 {
+			continue
+		}
+		e, err := kv.entry(kvs[0])
+		if err != nil {
+			return nil, err
+		}
+		out[e.Key] = kept{rev: kvs[0].ModRevision, exp: e.ExpiresAt}
+	}
+	return out, nil
 }
 
 // noneDue compares that no expiry index entry is due at now: every key of
@@ -179,10 +241,10 @@ func (kv *KV) put(ctx context.Context, key string, cond *vkv.TxnCondition, value
 	if err := kv.limits.CheckValue(key, value); err != nil {
 		return 0, err
 	}
-	if err := vkv.CheckTTL(o.TTL); err != nil {
+	if err := o.Check(); err != nil {
 		return 0, err
 	}
-	c := &commit{ops: []vkv.TxnOp{{Key: key, Value: value, TTL: o.TTL}}, written: o.Written}
+	c := &commit{ops: []vkv.TxnOp{{Key: key, Value: value, TTL: o.TTL, KeepTTL: o.KeepTTL}}, written: o.Written}
 	if cond != nil {
 		c.conds = []vkv.TxnCondition{*cond}
 	}

@@ -166,6 +166,22 @@ func preferRepresentation(r *http.Request) bool {
 
 // parseTTL parses a TTL: a Go duration ("90s") or whole seconds ("90").
 // "" is no TTL.
+// ttlOptions returns the write options of a ttl parameter: none for "",
+// WithKeepTTL for "keep", else WithTTL of parseTTL.
+func ttlOptions(s string) ([]vkv.WriteOption, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case wire.TTLKeep:
+		return []vkv.WriteOption{vkv.WithKeepTTL()}, nil
+	}
+	ttl, err := parseTTL(s)
+	if err != nil || ttl == 0 {
+		return nil, err
+	}
+	return []vkv.WriteOption{vkv.WithTTL(ttl)}, nil
+}
+
 func parseTTL(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil

@@ -152,14 +152,10 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
-	ttl, err := parseTTL(r.URL.Query().Get(wire.ParamTTL))
+	opts, err := ttlOptions(r.URL.Query().Get(wire.ParamTTL))
 	if err != nil {
 		h.writeError(w, r, err, info)
 		return
-	}
-	var opts []vkv.WriteOption
-	if ttl > 0 {
-		opts = append(opts, vkv.WithTTL(ttl))
 	}
 	body, err := readBody(w, r, int64(h.limits.MaxValueSize))
 	if err != nil {

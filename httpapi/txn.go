@@ -123,16 +123,14 @@ func (h *handler) decodeTxn(body []byte) (*wire.TxnRequest, [][]vkv.WriteOption,
 			if op.Value == nil {
 				return nil, nil, bad("a put needs a value (base64, may be empty)")
 			}
-			ttl, err := parseTTL(op.TTL)
+			o, err := ttlOptions(op.TTL)
 			if err != nil {
 				var re *requestError
 				errors.As(err, &re)
 				re.key = &key
 				return nil, nil, err
 			}
-			if ttl > 0 {
-				opts[i] = []vkv.WriteOption{vkv.WithTTL(ttl)}
-			}
+			opts[i] = o
 		case wire.OpDelete:
 			if op.Value != nil || op.TTL != "" {
 				return nil, nil, bad("a delete takes no value and no ttl")

@@ -568,14 +568,17 @@ func ttlParam(opts []vkv.WriteOption) (string, error) {
 	if len(opts) == 0 {
 		return "", nil
 	}
-	ttl := vkv.NewWriteOptions(opts...).TTL
-	if err := vkv.CheckTTL(ttl); err != nil {
+	o := vkv.NewWriteOptions(opts...)
+	if err := o.Check(); err != nil {
 		return "", err
 	}
-	if ttl == 0 {
+	switch {
+	case o.KeepTTL:
+		return wire.TTLKeep, nil
+	case o.TTL == 0:
 		return "", nil
 	}
-	return ttl.String(), nil
+	return o.TTL.String(), nil
 }
 
 // write sends a PUT or DELETE and returns the new version.

@@ -133,7 +133,10 @@ func (b clientBackend) Commit(ctx context.Context, conds []vkv.TxnCondition, ops
 		}
 		val := op.Value
 		o := wire.TxnOp{Op: wire.OpPut, Key: op.Key, KeyBase64: wire.KeyBytes(op.Key), Value: &val}
-		if op.TTL > 0 {
+		switch {
+		case op.KeepTTL:
+			o.TTL = wire.TTLKeep
+		case op.TTL > 0:
 			o.TTL = op.TTL.String()
 		}
 		req.Ops = append(req.Ops, o)

@@ -13,6 +13,7 @@ var ttlCases = []testCase{
 	{name: "Expiry", timed: testTTLExpiry},
 	{name: "ExpiresAt", timed: testTTLExpiresAt},
 	{name: "Negative", fn: testTTLNegative},
+	{name: "KeepTTL", timed: testKeepTTL},
 }
 
 const (

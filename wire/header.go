@@ -35,6 +35,9 @@ const (
 	ParamVersion = "version"
 	// ParamTTL is the TTL of a PUT: a Go duration or a number of seconds.
 	ParamTTL = "ttl"
+	// TTLKeep, as the value of ParamTTL or of a transaction op's ttl, keeps
+	// the key's current expiry (vkv.WithKeepTTL).
+	TTLKeep = "keep"
 	// ParamPrefix restricts GET /v1/kv and GET /v1/watch to keys with this
 	// prefix.
 	ParamPrefix = "prefix"

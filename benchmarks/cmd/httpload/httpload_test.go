@@ -17,16 +17,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestTiny runs every cell briefly with a few connections: every server must
-// start, answer every request right (every CAS succeeds) and stop cleanly,
-// and the table must have its rows and ratios.
+// TestTiny runs every cell briefly with a few connections on a few hundred
+// keys at random: every server must start, answer every request right
+// (every CAS succeeds) and stop cleanly, and the table must have its rows
+// and ratios. It builds vkv for the vkv serve -etcd cells.
 func TestTiny(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts eight server processes")
+		t.Skip("starts fifteen server processes")
 	}
 	defer killChildren()
-	cfg := config{duration: 200 * time.Millisecond, warmup: 50 * time.Millisecond, conns: 4, count: 1,
-		valueSize: 100, dir: t.TempDir(), workloads: set("get,cas-sync,cas-nosync"), servers: set("vkv,bare,vkv-serve,badger,etcd")}
+	cfg := config{duration: 200 * time.Millisecond, warmup: 50 * time.Millisecond, conns: 4, keys: 300, count: 1,
+		valueSize: 100, dir: t.TempDir(), workloads: set("get,cas-sync,cas-nosync"), servers: set("vkv,bare,vkv-serve,badger,etcd,vkv-etcd,vkv-etcd2")}
 	var log bytes.Buffer
 	results, err := run(&cfg, &log)
 	t.Logf("\n%s", log.String())
@@ -45,11 +46,33 @@ func TestTiny(t *testing.T) {
 	printTable(&buf, cfg, results)
 	out := buf.String()
 	t.Logf("\n%s", out)
-	if strings.Count(out, "\n| ") < len(cells)+1+7 || strings.Contains(out, "FAILED") {
+	if strings.Count(out, "\n| ") < len(cells)+1+15 || strings.Contains(out, "FAILED") || !strings.Contains(out, "(etcd ") {
 		t.Errorf("table:\n%s", out)
 	}
 	if entries, _ := os.ReadDir(cfg.dir); len(entries) != 0 {
 		t.Errorf("%d data directories left in %s", len(entries), cfg.dir)
+	}
+}
+
+// TestHotCache runs the hot-cache variant (each connection on one key of
+// its own) on vkv and etcd's gateway.
+func TestHotCache(t *testing.T) {
+	defer killChildren()
+	cfg := config{duration: 100 * time.Millisecond, warmup: 20 * time.Millisecond, conns: 4, hot: true, count: 1,
+		valueSize: 100, dir: t.TempDir(), workloads: set("cas-sync"), servers: set("vkv,etcd")}
+	var log bytes.Buffer
+	results, err := run(&cfg, &log)
+	t.Logf("\n%s", log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results for 2 cells", len(results))
+	}
+	var buf bytes.Buffer
+	printTable(&buf, cfg, results)
+	if !strings.Contains(buf.String(), "hot cache") {
+		t.Errorf("table does not name the hot-cache variant:\n%s", buf.String())
 	}
 }
 
@@ -61,7 +84,7 @@ func TestBareCopiesVKV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{conns: 2, valueSize: 100}
+	cfg := config{conns: 2, keys: 2, valueSize: 100}
 	v, err := startChild(exe, t.TempDir(), cfg, cellSpec{wlGet, kindVKV}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -20,8 +21,11 @@ import (
 )
 
 // The load generator: conns goroutines, each with one keep-alive TCP
-// connection of its own to the server and one key of its own (connection i
-// uses key i), sending one request at a time (a closed loop). Requests are
+// connection of its own to the server (to server i%n of n replicas), sending
+// one request at a time (a closed loop), each on a key chosen at random
+// among the connection's own: connection i owns the keys j with j%conns ==
+// i, so that it alone writes them and knows their versions. In the hot-cache
+// variant connection i uses key i only. Requests are
 // written from prebuilt bytes and answers parsed with http.ReadResponse, so
 // that the client does little besides waiting.
 
@@ -42,11 +46,41 @@ type loadResult struct {
 
 // target is one server and workload as the load generator sees it.
 type target struct {
-	addr     string
-	kind     string // server kind
-	workload string // wlGet, wlCASSync or wlCASNoSync
-	value    []byte // the value preloaded (GET) or written (CAS)
-	versions []uint64
+	addrs    []string // the server, or its replicas: connection i uses addrs[i%len(addrs)]
+	kind     string   // server kind
+	workload string   // wlGet, wlCASSync or wlCASNoSync
+	value    []byte   // the value preloaded (GET) or written (CAS)
+	versions []uint64 // the version of every key; connection i updates those it owns
+	conns    int
+	hot      bool // connection i uses key i only
+}
+
+// picker returns the key chooser of connection i.
+func (t *target) picker(i int) func() int {
+	if t.hot {
+		return func() int { return i }
+	}
+	rng := rand.New(rand.NewPCG(uint64(i), 0x6874))
+	owned := (len(t.versions) - i + t.conns - 1) / t.conns
+	return func() int { return rng.IntN(owned)*t.conns + i }
+}
+
+// keyNames are the benchmark keys, made once: the load generator builds no
+// key per request.
+var (
+	keyNamesMu sync.Mutex
+	keyNames   []string
+	keyNames64 []string // base64, for etcd's JSON gateway
+)
+
+func keysUpTo(n int) (names, names64 []string) {
+	keyNamesMu.Lock()
+	defer keyNamesMu.Unlock()
+	for i := len(keyNames); i < n; i++ {
+		keyNames = append(keyNames, keyName(i))
+		keyNames64 = append(keyNames64, base64.StdEncoding.EncodeToString([]byte(keyNames[i])))
+	}
+	return keyNames[:n], keyNames64[:n]
 }
 
 // op does one request on a connection; it returns an error for a failure
@@ -114,44 +148,101 @@ func parseETag(s string) (uint64, bool) {
 
 // newOp returns the request loop body of connection i.
 func newOp(t *target, cn *conn, i int, fail func(string)) op {
-	key := keyName(i)
-	host := "Host: " + t.addr + "\r\n"
+	names, names64 := keysUpTo(len(t.versions))
+	pick := t.picker(i)
+	host := "Host: " + t.addrs[i%len(t.addrs)] + "\r\n"
+	vers := t.versions
 	switch {
-	case t.workload == wlGet:
-		req := []byte("GET /v1/kv/" + key + " HTTP/1.1\r\n" + host + "\r\n")
+	case t.workload == wlGet && t.kind == kindEtcd:
+		// POST /v3/kv/range; the JSON gateway answers the value in base64.
+		v64 := base64.StdEncoding.EncodeToString(t.value)
+		head := "POST /v3/kv/range HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: "
+		var ans struct {
+			Kvs []struct {
+				Value string `json:"value"`
+			} `json:"kvs"`
+		}
 		return func() (bool, error) {
+			k := pick()
+			req := append(cn.req[:0], head...)
+			req = strconv.AppendInt(req, int64(len(`{"key":""}`)+len(names64[k])), 10)
+			req = append(req, "\r\n\r\n"...)
+			req = append(req, `{"key":"`...)
+			req = append(req, names64[k]...)
+			req = append(req, `"}`...)
+			cn.req = req
+			resp, err := cn.roundTrip(req)
+			if err != nil {
+				return false, err
+			}
+			ans.Kvs = ans.Kvs[:0]
+			if resp.StatusCode != http.StatusOK {
+				fail(fmt.Sprintf("etcd range %s: status %d: %.200s", names[k], resp.StatusCode, cn.body))
+				return true, nil
+			}
+			if err := json.Unmarshal(cn.body, &ans); err != nil {
+				return false, fmt.Errorf("etcd range answer: %w: %.200s", err, cn.body)
+			}
+			if len(ans.Kvs) != 1 || ans.Kvs[0].Value != v64 {
+				fail(fmt.Sprintf("etcd range %s: %d kvs: %.200s", names[k], len(ans.Kvs), cn.body))
+				return true, nil
+			}
+			return false, nil
+		}
+	case t.workload == wlGet:
+		head := "GET /v1/kv/"
+		tail := " HTTP/1.1\r\n" + host + "\r\n"
+		return func() (bool, error) {
+			k := pick()
+			req := append(cn.req[:0], head...)
+			req = append(req, names[k]...)
+			req = append(req, tail...)
+			cn.req = req
 			resp, err := cn.roundTrip(req)
 			if err != nil {
 				return false, err
 			}
 			if resp.StatusCode != http.StatusOK || !bytes.Equal(cn.body, t.value) {
-				fail(fmt.Sprintf("GET %s: status %d, %d bytes of body", key, resp.StatusCode, len(cn.body)))
+				fail(fmt.Sprintf("GET %s: status %d, %d bytes of body", names[k], resp.StatusCode, len(cn.body)))
 				return true, nil
 			}
 			return false, nil
 		}
 	case t.kind == kindEtcd:
 		// The JSON gateway: bytes are base64, int64s are JSON strings.
-		k64 := base64.StdEncoding.EncodeToString([]byte(key))
 		v64 := base64.StdEncoding.EncodeToString(t.value)
-		ver := t.versions[i]
-		prefix := `{"compare":[{"key":"` + k64 + `","target":"MOD","mod_revision":"`
-		suffix := `"}],"success":[{"requestPut":{"key":"` + k64 + `","value":"` + v64 + `"}}]}`
 		head := "POST /v3/kv/txn HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: "
+		const (
+			p1 = `{"compare":[{"key":"`
+			p2 = `","target":"MOD","mod_revision":"`
+			p3 = `"}],"success":[{"requestPut":{"key":"`
+			p4 = `","value":"`
+			p5 = `"}}]}`
+		)
 		var ans struct {
 			Header struct {
 				Revision string `json:"revision"`
 			} `json:"header"`
 			Succeeded bool `json:"succeeded"`
 		}
+		var num []byte
 		return func() (bool, error) {
-			n := strconv.FormatUint(ver, 10)
+			k := pick()
+			ver := vers[k]
+			num = strconv.AppendUint(num[:0], ver, 10)
+			k64 := names64[k]
 			req := append(cn.req[:0], head...)
-			req = strconv.AppendInt(req, int64(len(prefix)+len(n)+len(suffix)), 10)
+			req = strconv.AppendInt(req, int64(len(p1)+len(k64)+len(p2)+len(num)+len(p3)+len(k64)+len(p4)+len(v64)+len(p5)), 10)
 			req = append(req, "\r\n\r\n"...)
-			req = append(req, prefix...)
-			req = append(req, n...)
-			req = append(req, suffix...)
+			req = append(req, p1...)
+			req = append(req, k64...)
+			req = append(req, p2...)
+			req = append(req, num...)
+			req = append(req, p3...)
+			req = append(req, k64...)
+			req = append(req, p4...)
+			req = append(req, v64...)
+			req = append(req, p5...)
 			cn.req = req
 			resp, err := cn.roundTrip(req)
 			if err != nil {
@@ -159,7 +250,7 @@ func newOp(t *target, cn *conn, i int, fail func(string)) op {
 			}
 			ans.Succeeded, ans.Header.Revision = false, ""
 			if resp.StatusCode != http.StatusOK {
-				fail(fmt.Sprintf("etcd txn on %s at %d: status %d: %.200s", key, ver, resp.StatusCode, cn.body))
+				fail(fmt.Sprintf("etcd txn on %s at %d: status %d: %.200s", names[k], ver, resp.StatusCode, cn.body))
 				return true, nil
 			}
 			if err := json.Unmarshal(cn.body, &ans); err != nil {
@@ -167,24 +258,28 @@ func newOp(t *target, cn *conn, i int, fail func(string)) op {
 			}
 			rev, err := strconv.ParseUint(ans.Header.Revision, 10, 64)
 			if err != nil || rev <= ver || !ans.Succeeded {
-				fail(fmt.Sprintf("etcd txn on %s at %d: succeeded=%v revision %q", key, ver, ans.Succeeded, ans.Header.Revision))
+				fail(fmt.Sprintf("etcd txn on %s at %d: succeeded=%v revision %q", names[k], ver, ans.Succeeded, ans.Header.Revision))
 				return true, nil
 			}
-			ver = rev
+			vers[k] = rev
 			return false, nil
 		}
 	default:
 		// vkv's PUT with If-Match, and the raw-Badger handler's copy of it.
-		path := "/v1/kv/" + key
+		path := "/v1/kv/"
 		if t.kind == kindBadger {
-			path = "/kv/" + key
+			path = "/kv/"
 		}
-		head := "PUT " + path + " HTTP/1.1\r\n" + host +
+		head := "PUT " + path
+		mid := " HTTP/1.1\r\n" + host +
 			"Content-Type: application/octet-stream\r\nContent-Length: " + strconv.Itoa(len(t.value)) +
 			"\r\nIf-Match: \""
-		ver := t.versions[i]
 		return func() (bool, error) {
+			k := pick()
+			ver := vers[k]
 			req := append(cn.req[:0], head...)
+			req = append(req, names[k]...)
+			req = append(req, mid...)
 			req = strconv.AppendUint(req, ver, 10)
 			req = append(req, "\"\r\n\r\n"...)
 			req = append(req, t.value...)
@@ -195,13 +290,13 @@ func newOp(t *target, cn *conn, i int, fail func(string)) op {
 			}
 			nv, ok := parseETag(resp.Header.Get("ETag"))
 			if resp.StatusCode != http.StatusOK || !ok || nv <= ver {
-				fail(fmt.Sprintf("CAS on %s at %d: status %d, ETag %q: %.200s", key, ver, resp.StatusCode, resp.Header.Get("ETag"), cn.body))
+				fail(fmt.Sprintf("CAS on %s at %d: status %d, ETag %q: %.200s", names[k], ver, resp.StatusCode, resp.Header.Get("ETag"), cn.body))
 				if ok {
-					ver = nv // go on from the version the server reported
+					vers[k] = nv // go on from the version the server reported
 				}
 				return true, nil
 			}
-			ver = nv
+			vers[k] = nv
 			return false, nil
 		}
 	}
@@ -220,7 +315,7 @@ func startLoad(t *target, conns int) (*loadRun, error) {
 	lr := &loadRun{}
 	cs := make([]*conn, conns)
 	for i := range cs {
-		c, err := dial(t.addr)
+		c, err := dial(t.addrs[i%len(t.addrs)])
 		if err != nil {
 			for _, c := range cs[:i] {
 				c.c.Close()

@@ -3,11 +3,19 @@
 // gateway, with a keep-alive load generator of -conns connections (64 by
 // default), and prints one markdown table.
 //
-// Workloads (each connection owns one key of 16 bytes holding 100 bytes):
+// Keys are 16 bytes and hold 100-byte values. By default every server is
+// preloaded with -keys keys (100,000) and each request takes one at random:
+// connection i among the keys j with j%conns == i, so that no two
+// connections write one key. With -hot (the "hot cache" variant, the
+// harness's first mode) each connection always uses one key of its own, and
+// only those are preloaded.
+//
+// Workloads:
 //
 //   - get: GET /v1/kv/KEY on vkv (httpapi over vkv.Open, durable defaults),
 //     and on a bare handler that answers the same status, headers and body
-//     (copied once from a real vkv answer) without looking at the request.
+//     (copied once from a real vkv answer) without looking at the request;
+//     POST /v3/kv/range on etcd's JSON gateway.
 //   - cas-sync and cas-nosync: a compare-and-swap loop, with and without
 //     fsync: vkv's PUT /v1/kv/KEY with If-Match: "VERSION"; the same on a
 //     handler doing the CAS in one raw Badger transaction (vkv's Badger
@@ -17,6 +25,13 @@
 //     ETag, or etcd's header.revision) and sends it with its next CAS. Every
 //     CAS must succeed, since no one else writes the key: a failure is
 //     counted and fails the run.
+//
+// Servers over etcd: vkv-etcd is the real vkv serve -etcd (the binary of
+// cmd/vkv, built from this tree unless -vkv names one), with its defaults
+// (request log at Info, metrics), over one embedded etcd member in a child
+// process whose keys etcdkv preloaded; vkv-etcd2 is two vkv serve replicas
+// over the same member, the connections spread over both. Their server CPU
+// is the etcd member's and the replicas' together.
 //
 // Each server runs in a fresh child process (this binary re-executed) with a
 // fresh data directory, so that its CPU time can be read from
@@ -28,6 +43,7 @@
 //	go run ./cmd/httpload                         # every cell once, 5 s each after 1 s of warm-up
 //	go run ./cmd/httpload -duration 5s -count 3   # medians of 3 runs
 //	go run ./cmd/httpload -workloads cas-sync -servers vkv,etcd
+//	go run ./cmd/httpload -servers vkv-etcd,vkv-etcd2,etcd -workloads get,cas-sync
 package main
 
 import (
@@ -67,7 +83,9 @@ type cellSpec struct {
 // which the vkv GET cell before it captures.
 var cells = []cellSpec{
 	{wlGet, kindVKV}, {wlGet, kindBare}, {wlGet, kindVKVServe},
+	{wlGet, kindEtcd}, {wlGet, kindEtcdKV}, {wlGet, kindEtcdKV2},
 	{wlCASSync, kindVKV}, {wlCASSync, kindVKVServe}, {wlCASSync, kindBadger}, {wlCASSync, kindEtcd},
+	{wlCASSync, kindEtcdKV}, {wlCASSync, kindEtcdKV2},
 	{wlCASNoSync, kindVKV}, {wlCASNoSync, kindBadger}, {wlCASNoSync, kindEtcd},
 }
 
@@ -75,6 +93,9 @@ var cells = []cellSpec{
 type config struct {
 	duration, warmup time.Duration
 	conns, count     int
+	keys             int  // keys preloaded and chosen at random (not with hot)
+	hot              bool // the hot-cache variant: connection i always uses key i
+	vkvBin           string
 	reruns           int
 	valueSize        int
 	dir              string
@@ -95,7 +116,8 @@ type cellResult struct {
 	failures      uint64
 	firstErr      string
 	p50, p99, max float64 // nanoseconds
-	serverCPU     float64 // seconds
+	serverCPU     float64 // seconds, every server process together
+	etcdCPU       float64 // seconds, of which the etcd member (vkv-etcd kinds)
 	clientCPU     float64 // seconds
 	others        float64 // cores used by other processes meanwhile
 	cpuOK         bool
@@ -106,6 +128,15 @@ func (c cellResult) opsPerSec() float64 { return float64(c.ops) / c.seconds }
 // serverCPUPerOp and clientCPUPerOp are in nanoseconds.
 func (c cellResult) serverCPUPerOp() float64 { return c.serverCPU * 1e9 / float64(c.ops) }
 func (c cellResult) clientCPUPerOp() float64 { return c.clientCPU * 1e9 / float64(c.ops) }
+func (c cellResult) etcdCPUPerOp() float64   { return c.etcdCPU * 1e9 / float64(c.ops) }
+
+// nkeys is how many keys each server preloads.
+func (cfg config) nkeys() int {
+	if cfg.hot {
+		return cfg.conns
+	}
+	return cfg.keys
+}
 
 func main() {
 	if os.Getenv(childEnv) != "" {
@@ -114,11 +145,14 @@ func main() {
 	var (
 		duration  = flag.Duration("duration", 5*time.Second, "measured time per cell")
 		warmup    = flag.Duration("warmup", time.Second, "unmeasured warm-up per cell, on the same connections")
-		conns     = flag.Int("conns", 64, "keep-alive connections (and keys), one request in flight on each")
+		conns     = flag.Int("conns", 64, "keep-alive connections, one request in flight on each")
+		keys      = flag.Int("keys", 100_000, "keys preloaded in every server, each request on one at random (at least -conns)")
+		hot       = flag.Bool("hot", false, "hot cache: each connection always uses one key of its own, and only those are preloaded (the harness's first mode)")
+		vkvBin    = flag.String("vkv", "", "the vkv binary the vkv-etcd servers run (default: built from this tree with go build)")
 		count     = flag.Int("count", 1, "runs of every cell, interleaved; the table shows medians")
 		dir       = flag.String("dir", "", "directory for the servers' data, one fresh subdirectory per cell (default: a temporary directory, removed after)")
 		wls       = flag.String("workloads", "get,cas-sync,cas-nosync", "workloads to run, comma-separated")
-		servers   = flag.String("servers", "vkv,bare,vkv-serve,badger,etcd", "servers to run, comma-separated (bare needs vkv's get cell)")
+		servers   = flag.String("servers", "vkv,bare,vkv-serve,badger,etcd,vkv-etcd,vkv-etcd2", "servers to run, comma-separated (bare needs vkv's get cell)")
 		valueSize = flag.Int("value-size", 100, "bytes per value")
 		profDir   = flag.String("profile-dir", "", "write a CPU profile of every server child (its whole life) to this directory")
 		reruns    = flag.Int("reruns", 2, "extra runs of the cells that have fewer than -count quiet runs (other processes used more than 0.25 cores meanwhile)")
@@ -126,10 +160,13 @@ func main() {
 		_         = flag.String("serve", "", "internal: run one server (with "+childEnv+" set)")
 	)
 	flag.Parse()
-	cfg := config{duration: *duration, warmup: *warmup, conns: *conns, count: *count, valueSize: *valueSize,
+	cfg := config{duration: *duration, warmup: *warmup, conns: *conns, keys: *keys, hot: *hot, vkvBin: *vkvBin, count: *count, valueSize: *valueSize,
 		dir: *dir, profDir: *profDir, fsyncProbe: *probe, reruns: *reruns, workloads: set(*wls), servers: set(*servers)}
 	if cfg.conns < 1 || cfg.count < 1 || cfg.duration <= 0 {
 		fatalf("-conns, -count and -duration must be positive")
+	}
+	if !cfg.hot && cfg.keys < cfg.conns {
+		fatalf("-keys must be at least -conns (or give -hot)")
 	}
 	if cfg.servers[kindBare] && cfg.workloads[wlGet] && !cfg.servers[kindVKV] {
 		fatalf("the bare server copies vkv's answer: -servers needs vkv with bare")
@@ -185,6 +222,19 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 			return nil, fmt.Errorf("fsync probe: %w", err)
 		}
 		fmt.Fprintf(log, "httpload: data on %s; 4 KiB write+fsync: %.0f/s\n", cfg.fsType, cfg.fsyncRate)
+	}
+	if cfg.vkvBin == "" && (cfg.servers[kindEtcdKV] || cfg.servers[kindEtcdKV2]) {
+		bin, err := os.MkdirTemp("", "httpload-vkv-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(bin)
+		cfg.vkvBin = filepath.Join(bin, "vkv")
+		fmt.Fprintf(log, "httpload: building vkv (github.com/vkvstore/vkv/cmd/vkv) for the vkv-etcd servers\n")
+		build := exec.Command("go", "build", "-o", cfg.vkvBin, "github.com/vkvstore/vkv/cmd/vkv")
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build github.com/vkvstore/vkv/cmd/vkv (run from the benchmarks module, or give -vkv): %w\n%s", err, out)
+		}
 	}
 	var (
 		results []cellResult
@@ -271,8 +321,12 @@ type child struct {
 }
 
 func startChild(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (*child, error) {
-	args := []string{"-serve", c.kind, "-dir", dir, "-sync=" + fmt.Sprint(c.workload != wlCASNoSync),
-		"-keys", fmt.Sprint(cfg.conns), "-value-size", fmt.Sprint(cfg.valueSize)}
+	kind := c.kind
+	if replicasOf(kind) > 0 {
+		kind = kindEtcdNode // the member; the replicas are started after it
+	}
+	args := []string{"-serve", kind, "-dir", dir, "-sync=" + fmt.Sprint(c.workload != wlCASNoSync),
+		"-keys", fmt.Sprint(cfg.nkeys()), "-value-size", fmt.Sprint(cfg.valueSize)}
 	if cfg.profDir != "" {
 		args = append(args, "-cpuprofile", filepath.Join(cfg.profDir, filepath.Base(dir)+".cpu.pprof"))
 	}
@@ -321,8 +375,8 @@ func startChild(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (*child
 	case <-time.After(2 * time.Minute):
 		err = errors.New("no ready line after 2 minutes")
 	}
-	if err == nil && len(ch.ready.Versions) != cfg.conns {
-		err = fmt.Errorf("%d versions for %d keys", len(ch.ready.Versions), cfg.conns)
+	if err == nil && len(ch.ready.Versions) != cfg.nkeys() {
+		err = fmt.Errorf("%d versions for %d keys", len(ch.ready.Versions), cfg.nkeys())
 	}
 	if err != nil {
 		ch.stop()
@@ -397,28 +451,56 @@ func runCell(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (cellResul
 			return res, nil, err
 		}
 	}
-	t := &target{addr: ch.ready.Addr, kind: c.kind, workload: c.workload, value: valueOf(cfg.valueSize), versions: ch.ready.Versions}
+	addrs := []string{ch.ready.Addr}
+	pids := []int{ch.cmd.Process.Pid}
+	var reps []*replica
+	stopReplicas := func() error {
+		var errs []error
+		for _, r := range reps {
+			errs = append(errs, r.stop())
+		}
+		reps = nil
+		return errors.Join(errs...)
+	}
+	defer stopReplicas()
+	if n := replicasOf(c.kind); n > 0 {
+		addrs, pids = nil, pids[:1]
+		for i := range n {
+			r, err := startReplica(cfg.vkvBin, dir, i, ch.ready.Addr)
+			if err != nil {
+				return res, nil, fmt.Errorf("vkv serve replica %d: %w", i+1, err)
+			}
+			reps = append(reps, r)
+			addrs = append(addrs, r.addr)
+			pids = append(pids, r.cmd.Process.Pid)
+		}
+	}
+	t := &target{addrs: addrs, kind: c.kind, workload: c.workload, value: valueOf(cfg.valueSize),
+		versions: slices.Clone(ch.ready.Versions), conns: cfg.conns, hot: cfg.hot}
 	lr, err := startLoad(t, cfg.conns)
 	if err != nil {
 		return res, captured, err
 	}
-	pid := ch.cmd.Process.Pid
 	time.Sleep(cfg.warmup)
-	a := sampleCPU(pid)
+	a := sampleCPU(pids)
 	t0 := time.Now()
 	lr.phase.Store(phaseMeasure)
 	time.Sleep(cfg.duration)
-	b := sampleCPU(pid)
+	b := sampleCPU(pids)
 	lr.phase.Store(phaseStop)
 	res.seconds = time.Since(t0).Seconds()
 	total, lerr := lr.finish()
 	stopped = true
-	serr := ch.stop()
+	rerr := stopReplicas()
+	serr := errors.Join(rerr, ch.stop())
 	res.ops, res.failures, res.firstErr = total.ops, total.failures, total.firstErr
 	res.p50, res.p99, res.max = total.h.Quantile(0.5), total.h.Quantile(0.99), total.h.Quantile(1)
 	if a.ok && b.ok {
 		res.cpuOK = true
 		res.serverCPU = float64(b.server-a.server) / clockTicks
+		if replicasOf(c.kind) > 0 {
+			res.etcdCPU = float64(b.first-a.first) / clockTicks
+		}
 		res.clientCPU = float64(b.self-a.self) / clockTicks
 		others := float64(b.busy-a.busy) - float64(b.server-a.server) - float64(b.self-a.self)
 		res.others = max(others, 0) / clockTicks / res.seconds
@@ -440,7 +522,9 @@ var serverTitles = map[string]string{
 	kindVKVServe: "vkv as vkv serve runs it (request log, metrics)",
 	kindBare:     "bare net/http handler, same answer",
 	kindBadger:   "minimal handler over raw Badger",
-	kindEtcd:     "etcd JSON gateway (/v3/kv/txn)",
+	kindEtcd:     "etcd JSON gateway (/v3/kv/txn, /v3/kv/range)",
+	kindEtcdKV:   "vkv serve -etcd, one replica, over one etcd member",
+	kindEtcdKV2:  "vkv serve -etcd, two replicas, over one etcd member",
 }
 
 var workloadTitles = map[string]string{
@@ -519,15 +603,23 @@ func printTable(w io.Writer, cfg config, results []cellResult) {
 		if failures > 0 {
 			ops += fmt.Sprintf(" (%d FAILED)", failures)
 		}
+		serverCPU := fmtNs(fig(cellResult.serverCPUPerOp))
+		if replicasOf(c.kind) > 0 {
+			serverCPU += " (etcd " + fmtNs(fig(cellResult.etcdCPUPerOp)) + ")"
+		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d / %d | %.2f |\n",
 			workloadTitles[c.workload], serverTitles[c.kind], ops,
 			fmtNs(fig(func(r cellResult) float64 { return r.p50 })),
 			fmtNs(fig(func(r cellResult) float64 { return r.p99 })),
-			fmtNs(fig(cellResult.serverCPUPerOp)), fmtNs(fig(cellResult.clientCPUPerOp)),
+			serverCPU, fmtNs(fig(cellResult.clientCPUPerOp)),
 			len(kept(results, c)), runs, fig(func(r cellResult) float64 { return r.others }))
 	}
-	fmt.Fprintf(w, "\n_%d keep-alive connections on loopback, one request in flight each; %s per cell after %s of warm-up; median of %d run(s), the quiet ones where there are any (other processes under 0.25 cores); keys of 16 bytes, values of %d bytes; data on %s%s; CPU/op is the process's utime+stime over the measured interval divided by the requests answered in it._\n\n",
-		cfg.conns, cfg.duration, cfg.warmup, cfg.count, cfg.valueSize, cfg.fsType, fsyncNote(cfg.fsyncRate))
+	keys := fmt.Sprintf("%d keys of 16 bytes preloaded, each request on one at random (connection i on keys j with j %% %d == i)", cfg.keys, cfg.conns)
+	if cfg.hot {
+		keys = "hot cache: each connection on one key of its own, 16 bytes"
+	}
+	fmt.Fprintf(w, "\n_%d keep-alive connections on loopback, one request in flight each; %s per cell after %s of warm-up; median of %d run(s), the quiet ones where there are any (other processes under 0.25 cores); %s, values of %d bytes; data on %s%s; CPU/op is the process's utime+stime over the measured interval divided by the requests answered in it (vkv serve -etcd: the etcd member's and the replicas' together, the member's in brackets)._\n\n",
+		cfg.conns, cfg.duration, cfg.warmup, cfg.count, keys, cfg.valueSize, cfg.fsType, fsyncNote(cfg.fsyncRate))
 
 	type ratio struct {
 		what, target string
@@ -550,6 +642,14 @@ func printTable(w io.Writer, cfg config, results []cellResult) {
 		{"vkv / etcd gateway, server CPU per durable CAS", "", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindEtcd}, cellResult.serverCPUPerOp, false},
 		{"vkv / raw-Badger handler, server CPU per durable CAS", "", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindBadger}, cellResult.serverCPUPerOp, false},
 		{"vkv / raw-Badger handler, server CPU per no-fsync CAS", "", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindBadger}, cellResult.serverCPUPerOp, false},
+		{"vkv serve -etcd / etcd gateway, durable CAS ops/s", "", cellSpec{wlCASSync, kindEtcdKV}, cellSpec{wlCASSync, kindEtcd}, opsF, false},
+		{"vkv serve -etcd / etcd gateway, server CPU per durable CAS", "", cellSpec{wlCASSync, kindEtcdKV}, cellSpec{wlCASSync, kindEtcd}, cellResult.serverCPUPerOp, false},
+		{"vkv serve -etcd / etcd gateway, GET ops/s", "", cellSpec{wlGet, kindEtcdKV}, cellSpec{wlGet, kindEtcd}, opsF, false},
+		{"vkv serve -etcd / etcd gateway, server CPU per GET", "", cellSpec{wlGet, kindEtcdKV}, cellSpec{wlGet, kindEtcd}, cellResult.serverCPUPerOp, false},
+		{"vkv serve -etcd, two replicas / one, durable CAS ops/s", "", cellSpec{wlCASSync, kindEtcdKV2}, cellSpec{wlCASSync, kindEtcdKV}, opsF, false},
+		{"vkv serve -etcd, two replicas / one, GET ops/s", "", cellSpec{wlGet, kindEtcdKV2}, cellSpec{wlGet, kindEtcdKV}, opsF, false},
+		{"vkv serve -etcd, two replicas / one, server CPU per durable CAS", "", cellSpec{wlCASSync, kindEtcdKV2}, cellSpec{wlCASSync, kindEtcdKV}, cellResult.serverCPUPerOp, false},
+		{"vkv serve -etcd, two replicas / one, server CPU per GET", "", cellSpec{wlGet, kindEtcdKV2}, cellSpec{wlGet, kindEtcdKV}, cellResult.serverCPUPerOp, false},
 	}
 	header := false
 	for _, r := range ratios {

@@ -55,19 +55,29 @@ func busyTicks() (uint64, error) {
 	return busy, nil
 }
 
-// cpuSample is the CPU time, in clock ticks, of the server, of this process
-// (the load generator) and of the whole machine at one moment.
+// cpuSample is the CPU time, in clock ticks, of the server processes (all
+// of them, and the first alone), of this process (the load generator) and of
+// the whole machine at one moment.
 type cpuSample struct {
-	server, self, busy uint64
-	ok                 bool
+	server, first, self, busy uint64
+	ok                        bool
 }
 
-func sampleCPU(serverPID int) cpuSample {
-	var s cpuSample
-	var err1, err2, err3 error
-	s.server, err1 = procTicks(serverPID)
-	s.self, err2 = procTicks(os.Getpid())
-	s.busy, err3 = busyTicks()
-	s.ok = err1 == nil && err2 == nil && err3 == nil
+func sampleCPU(serverPIDs []int) cpuSample {
+	s := cpuSample{ok: true}
+	for i, pid := range serverPIDs {
+		t, err := procTicks(pid)
+		if err != nil {
+			s.ok = false
+		}
+		if i == 0 {
+			s.first = t
+		}
+		s.server += t
+	}
+	var err1, err2 error
+	s.self, err1 = procTicks(os.Getpid())
+	s.busy, err2 = busyTicks()
+	s.ok = s.ok && err1 == nil && err2 == nil
 	return s
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/etcdkv"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -53,7 +54,30 @@ const (
 	kindVKVServe = "vkv-serve"
 	kindBadger   = "badger" // a minimal CAS handler over raw Badger with vkv's Badger profile
 	kindEtcd     = "etcd"   // embedded etcd, reached through its JSON (grpc-gateway) API
+	// kindEtcdKV is vkv serve -etcd (the real binary) over one embedded
+	// etcd member; kindEtcdKV2 is two such replicas over one member.
+	kindEtcdKV  = "vkv-etcd"
+	kindEtcdKV2 = "vkv-etcd2"
+	// kindEtcdNode is the child of the vkv-etcd kinds: an embedded etcd
+	// member whose keys etcdkv preloaded under etcdPrefix; it hands out
+	// its client address.
+	kindEtcdNode = "etcd-node"
 )
+
+// etcdPrefix is the -etcd-prefix of the vkv serve replicas.
+const etcdPrefix = "vkv/"
+
+// replicasOf is how many vkv serve processes a server kind runs over its
+// etcd member (0: the kind is not over etcdkv).
+func replicasOf(kind string) int {
+	switch kind {
+	case kindEtcdKV:
+		return 1
+	case kindEtcdKV2:
+		return 2
+	}
+	return 0
+}
 
 // readyLine is what a child writes to stdout once it serves: its address and
 // the version each preloaded key is at (vkv: store versions; Badger: the
@@ -86,7 +110,7 @@ func valueOf(n int) []byte {
 // serveMain is the child's main; it returns the exit code.
 func serveMain(args []string) int {
 	fs := flag.NewFlagSet("httpload -serve", flag.ContinueOnError)
-	kind := fs.String("serve", "", "server kind: bare, vkv, badger, etcd")
+	kind := fs.String("serve", "", "server kind: bare, vkv, vkv-serve, badger, etcd, etcd-node")
 	dir := fs.String("dir", "", "data directory (created by the parent, empty)")
 	sync := fs.Bool("sync", true, "fsync every commit")
 	nkeys := fs.Int("keys", 64, "keys to preload")
@@ -141,7 +165,9 @@ func serve(kind, dir string, sync bool, nkeys int, value []byte, bare string) er
 	case kindBadger:
 		s, err = startBadger(dir, sync, nkeys, value)
 	case kindEtcd:
-		s, err = startEtcd(dir, sync, nkeys, value)
+		s, err = startEtcd(dir, sync, nkeys, value, false)
+	case kindEtcdNode:
+		s, err = startEtcd(dir, sync, nkeys, value, true)
 	default:
 		return fmt.Errorf("unknown server kind %q", kind)
 	}
@@ -220,21 +246,10 @@ func startVKV(dir string, sync bool, nkeys int, value []byte, asServed bool) (*s
 	if err != nil {
 		return nil, err
 	}
-	ver, err := st.Update(context.Background(), func(tx vkv.Txn) error {
-		for i := range nkeys {
-			if err := tx.Put(keyName(i), value); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	versions, err := preloadKV(st, nkeys, 100, value)
 	if err != nil {
 		st.Close()
 		return nil, err
-	}
-	versions := make([]uint64, nkeys)
-	for i := range versions {
-		versions[i] = uint64(ver)
 	}
 	closer := st.Close
 	var opts []httpapi.Option
@@ -256,6 +271,30 @@ func startVKV(dir string, sync bool, nkeys int, value []byte, asServed bool) (*s
 		opts = append(opts, httpapi.WithLogger(logger), httpapi.WithMetrics(m))
 	}
 	return startHTTP(httpapi.New(st, opts...), closer, versions)
+}
+
+// preloadKV writes keys 0 to nkeys-1 through kv in transactions of batch
+// puts and returns the version each key is at.
+func preloadKV(kv vkv.KV, nkeys, batch int, value []byte) ([]uint64, error) {
+	versions := make([]uint64, nkeys)
+	for lo := 0; lo < nkeys; lo += batch {
+		hi := min(lo+batch, nkeys)
+		ver, err := kv.Update(context.Background(), func(tx vkv.Txn) error {
+			for i := lo; i < hi; i++ {
+				if err := tx.Put(keyName(i), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := lo; i < hi; i++ {
+			versions[i] = uint64(ver)
+		}
+	}
+	return versions, nil
 }
 
 // badgerOptions is vkv's Badger profile (store.go, badgerOptions, with the
@@ -292,18 +331,20 @@ func startBadger(dir string, sync bool, nkeys int, value []byte) (*server, error
 		return nil, err
 	}
 	versions := make([]uint64, nkeys)
-	err = db.Update(func(txn *badger.Txn) error {
-		for i := range nkeys {
-			versions[i] = 1
-			if err := txn.Set([]byte(keyName(i)), versioned(1, value)); err != nil {
-				return err
+	for lo := 0; lo < nkeys; lo += 1000 {
+		err = db.Update(func(txn *badger.Txn) error {
+			for i := lo; i < min(lo+1000, nkeys); i++ {
+				versions[i] = 1
+				if err := txn.Set([]byte(keyName(i)), versioned(1, value)); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			db.Close()
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, err
 	}
 	return startHTTP(badgerHandler(db), db.Close, versions)
 }
@@ -376,8 +417,10 @@ func badgerHandler(db *badger.DB) http.Handler {
 
 // startEtcd starts a single-node etcd on loopback (the configuration of
 // cmd/peers), preloads the keys through its gRPC client, and hands out its
-// client URL: the load generator talks to its JSON gateway (/v3/kv/txn).
-func startEtcd(dir string, sync bool, nkeys int, value []byte) (*server, error) {
+// client URL: the load generator talks to its JSON gateway (/v3/kv/txn,
+// /v3/kv/range). With viaEtcdKV the keys are preloaded through etcdkv under
+// etcdPrefix instead, for vkv serve -etcd replicas to serve.
+func startEtcd(dir string, sync bool, nkeys int, value []byte, viaEtcdKV bool) (*server, error) {
 	cp, err := freePort()
 	if err != nil {
 		return nil, err
@@ -418,6 +461,22 @@ func startEtcd(dir string, sync bool, nkeys int, value []byte) (*server, error) 
 		Logger:      zap.NewNop(),
 	})
 	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	if viaEtcdKV {
+		// Transactions of 50 puts: etcdkv allows 63 by default.
+		kv, err := etcdkv.New(cli, etcdPrefix, &etcdkv.Options{NoReaper: true})
+		if err == nil {
+			var versions []uint64
+			versions, err = preloadKV(kv, nkeys, 50, value)
+			kv.Close()
+			if err == nil {
+				cli.Close()
+				return &server{addr: clientURL.Host, versions: versions, stop: func() error { srv.Close(); return nil }}, nil
+			}
+		}
+		cli.Close()
 		srv.Close()
 		return nil, err
 	}

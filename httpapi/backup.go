@@ -24,6 +24,10 @@ const BackupWriteTimeout = 60 * time.Second
 // the client sees a body that ends without the wire.HeaderBackupSize trailer
 // rather than a short backup that looks whole.
 func (h *handler) backup(w http.ResponseWriter, r *http.Request) {
+	// A backup holds every key.
+	if !h.allow(w, r, Need{Access: Read, Key: "", Prefix: true}) {
+		return
+	}
 	b, ok := h.kv.(vkv.Backupper)
 	if !ok {
 		writeProblem(w, r, &wire.Problem{Type: wire.ProblemTypeBase + wire.ProblemNotImplemented, Title: "Not implemented",

@@ -94,5 +94,20 @@
 // # Caveats
 //
 // The handler holds a request's whole body in memory (up to the body limits).
-// It does not rate-limit or authorise per key; WithToken is all or nothing.
+// It does not rate-limit.
+//
+// # Authentication and authorization
+//
+// WithAuthorizer plugs in an Authorizer: the handler works out what each
+// request needs (Read or Write, on a key or on every key under a prefix;
+// for a transaction, on every key of it) and asks the Authorizer, which
+// says who sent the request (Authenticate) and whether they may (Allow).
+// Credentials it does not know are 401 unauthorized; a known principal
+// without the grant is 403 forbidden, before the store is touched, so the
+// answer is the same whether the key exists, and a refused transaction
+// writes nothing. Lists and watches need the whole prefix: they are refused,
+// never filtered. Package github.com/vkvstore/vkv/authfile is the
+// Authorizer of vkv serve -auth-file; WithToken is one token with Write on
+// every key. Every committed write and every refusal is logged as an audit
+// record ("audit: write", "audit: denied"); credentials never are.
 package httpapi

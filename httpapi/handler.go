@@ -3,8 +3,6 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -35,7 +33,6 @@ type handler struct {
 	cfg       config
 	limits    vkv.Limits // what the handler accepts: cfg.limitsFor(kv)
 	mux       *routeMux  // records the patterns registered
-	tokenHash [sha256.Size]byte
 	watches   streams // watch streams, ended when their server shuts down
 }
 
@@ -49,9 +46,6 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 		}
 	}
 	h.limits = h.cfg.limitsFor(kv)
-	if h.cfg.token != "" {
-		h.tokenHash = sha256.Sum256([]byte(h.cfg.token))
-	}
 	h.mux.HandleFunc("GET /v1/kv/{key...}", h.get)
 	h.mux.HandleFunc("PUT /v1/kv/{key...}", h.put)
 	h.mux.HandleFunc("DELETE /v1/kv/{key...}", h.delete)
@@ -93,6 +87,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(wire.HeaderRequestID, id)
 	ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 	ctx = context.WithValue(ctx, origPathKey{}, path)
+	var authErr error
+	if h.cfg.authorizer != nil && !h.public(r) {
+		var p Principal
+		if p, authErr = h.cfg.authorizer.Authenticate(r); authErr == nil && p == nil {
+			authErr = ErrUnknownCredentials
+		}
+		if authErr == nil {
+			ctx = context.WithValue(ctx, principalKey{}, p)
+		}
+	}
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	if h.cfg.metrics != nil {
@@ -115,15 +119,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start)),
 			slog.String("remote", r.RemoteAddr))
 	}()
-	if !h.public(r) && !h.authorized(r) {
-		hd := sw.Header()
-		if r.Header.Get("Authorization") == "" {
-			hd.Set("WWW-Authenticate", "Bearer")
-		} else {
-			hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
-		h.writeError(sw, r, &requestError{status: http.StatusUnauthorized, name: wire.ProblemUnauthorized,
-			detail: "this request needs the header Authorization: Bearer <token> with the server's token"}, errInfo{})
+	if authErr != nil {
+		h.unauthorized(sw, r, authErr)
 		return
 	}
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
@@ -210,21 +207,6 @@ func allowed(path string) string {
 	return ""
 }
 
-// authorized reports whether r carries the configured bearer token (or no
-// token is configured).
-func (h *handler) authorized(r *http.Request) bool {
-	if h.cfg.token == "" {
-		return true
-	}
-	auth := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
-}
-
 func newRequestID() string {
 	var b [12]byte
 	rand.Read(b[:])
@@ -249,6 +231,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	denied string // why the request was refused (401, 403): a Denied... reason
 }
 
 // WriteHeader records the first status.

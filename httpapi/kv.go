@@ -52,6 +52,9 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
+	if !h.allow(w, r, Need{Access: Read, Key: key}) {
+		return
+	}
 	inm, err := parseTags(r, "If-None-Match", true)
 	if err != nil {
 		h.writeError(w, r, err, info)
@@ -136,6 +139,9 @@ func (h *handler) writeTarget(w http.ResponseWriter, r *http.Request) (string, e
 		h.writeError(w, r, err, info)
 		return "", info, writeConds{}, false
 	}
+	if !h.allow(w, r, Need{Access: Write, Key: key}) {
+		return "", info, writeConds{}, false
+	}
 	conds, err := parseWriteConds(r)
 	if err != nil {
 		h.writeError(w, r, err, info)
@@ -205,6 +211,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
+	h.auditWrite(ctx, r, []string{key}, v)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -274,6 +281,7 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
+	h.auditWrite(ctx, r, []string{key}, v)
 	w.Header().Set(wire.HeaderVersion, v.String())
 	writeJSON(w, http.StatusOK, wire.WriteResult{Key: key, KeyBase64: wire.KeyBytes(key), Version: v})
 }
@@ -304,7 +312,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	limit = min(limit, vkv.MaxListLimit)
 	q := r.URL.Query()
-	entries, next, err := h.kv.List(r.Context(), q.Get(wire.ParamPrefix), q.Get(wire.ParamAfter), limit)
+	prefix := q.Get(wire.ParamPrefix)
+	// The whole range must be granted: a list is never filtered.
+	if !h.allow(w, r, Need{Access: Read, Key: prefix, Prefix: true}) {
+		return
+	}
+	entries, next, err := h.kv.List(r.Context(), prefix, q.Get(wire.ParamAfter), limit)
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
 		return
@@ -322,6 +335,9 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	info := errInfo{key: &key}
 	if err := h.checkKey(key); err != nil {
 		h.writeError(w, r, err, info)
+		return
+	}
+	if !h.allow(w, r, Need{Access: Read, Key: key}) {
 		return
 	}
 	limit, err := intParam(r, wire.ParamLimit)

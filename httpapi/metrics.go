@@ -36,13 +36,5 @@ func WithMetrics(m Metrics) Option {
 
 // observe reports the request r, answered through sw, to the metrics.
 func (h *handler) observe(r *http.Request, sw *statusWriter, start time.Time) {
-	route := r.Pattern
-	if route == "" {
-		// Refused before the mux ran, or unmatched.
-		_, route = h.mux.Handler(canonicalKeyPath(r))
-		if route == "" {
-			route = wire.RouteUnmatched
-		}
-	}
-	h.cfg.metrics.ObserveRequest(wire.RequestRecord{Route: route, Status: sw.code(), Duration: time.Since(start)})
+	h.cfg.metrics.ObserveRequest(wire.RequestRecord{Route: h.routeOf(r), Status: sw.code(), Duration: time.Since(start), Denied: sw.denied})
 }

@@ -37,7 +37,7 @@ type config struct {
 	maxTxnBodySize int64
 	maxTxnOps      int // 0: the KV's limit
 	historyLimit   int
-	token          string
+	authorizer     Authorizer    // WithAuthorizer, WithToken; nil: none
 	logger         *slog.Logger
 	heartbeat      time.Duration // of watch streams; 0: wire.DefaultHeartbeat
 	metrics        Metrics       // WithMetrics; nil: none
@@ -109,14 +109,6 @@ func WithHistoryLimit(n int) Option {
 		}
 		c.historyLimit = n
 	}
-}
-
-// WithToken makes every request except GET /healthz need the header
-// "Authorization: Bearer <token>"; others get 401 unauthorized. The token is
-// compared in constant time. An empty token turns authentication off, the
-// default.
-func WithToken(token string) Option {
-	return func(c *config) { c.token = token }
 }
 
 // WithLogger sets the logger for request logs (one Info line per request)

@@ -27,6 +27,7 @@ var titles = map[string]string{
 	wire.ProblemUnsupportedMediaType: "Unsupported media type",
 	wire.ProblemMethodNotAllowed:     "Method not allowed",
 	wire.ProblemUnauthorized:         "Unauthorized",
+	wire.ProblemForbidden:            "Forbidden",
 	wire.ProblemInsufficientStorage:  "Insufficient storage",
 	wire.ProblemInternal:             "Internal server error",
 	wire.ProblemUnavailable:          "Service unavailable",

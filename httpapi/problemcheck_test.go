@@ -29,6 +29,7 @@ var problemStatus = map[string]int{
 	"unsupported-media-type": 415,
 	"method-not-allowed":     405,
 	"unauthorized":           401,
+	"forbidden":              403,
 	"insufficient-storage":   507,
 	"internal":               500,
 	"not-implemented":        501,

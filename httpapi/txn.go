@@ -39,6 +39,18 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, info)
 		return
 	}
+	// Every key, before anything is written: read on each condition's,
+	// write on each op's.
+	for _, c := range req.Conditions {
+		if !h.allow(w, r, Need{Access: Read, Key: c.Key}) {
+			return
+		}
+	}
+	for _, op := range req.Ops {
+		if !h.allow(w, r, Need{Access: Write, Key: op.Key}) {
+			return
+		}
+	}
 	v, err := h.kv.Update(r.Context(), func(tx vkv.Txn) error {
 		for _, c := range req.Conditions {
 			if err := tx.Expect(c.Key, *c.Version); err != nil {
@@ -61,6 +73,13 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.writeError(w, r, err, info)
 		return
+	}
+	if len(req.Ops) > 0 {
+		keys := make([]string, len(req.Ops))
+		for i, op := range req.Ops {
+			keys[i] = op.Key
+		}
+		h.auditWrite(r.Context(), r, keys, v)
 	}
 	writeJSON(w, http.StatusOK, wire.TxnResult{Version: v})
 }

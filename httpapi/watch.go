@@ -133,6 +133,20 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 			Status: http.StatusNotImplemented, Detail: "this server's store offers no change feed"})
 		return
 	}
+	// The channel first, then the check (with the credentials
+	// authenticated again): a change in between is not missed.
+	changed := h.changes()
+	need := Need{Access: Read, Key: r.URL.Query().Get(wire.ParamPrefix), Prefix: true}
+	if p, reason := h.recheck(r, need); p != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.denied = reason
+		}
+		if p.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		writeProblem(w, r, p)
+		return
+	}
 	prefix, from, err := h.watchParams(r)
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
@@ -253,6 +267,15 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			sw.wrote = false
+		case <-changed:
+			// The Authorizer changed (a reload): the stream goes on only
+			// while its principal keeps the grant.
+			changed = h.changes()
+			if p, _ := h.recheck(r, need); p != nil {
+				sw.problem(p, r)
+				sw.flush()
+				return
+			}
 		case <-stop:
 			p, _ := problemFor(vkv.ErrClosed, errInfo{})
 			p.Detail, p.Code = "the server is shutting down; reconnect with Last-Event-ID to resume", wire.CodeShutdown

@@ -39,6 +39,10 @@ const (
 	ProblemMethodNotAllowed = "method-not-allowed"
 	// ProblemUnauthorized is a request without the server's token (401).
 	ProblemUnauthorized = "unauthorized"
+	// ProblemForbidden is a request from a known principal that lacks the
+	// access it needs on a key or a prefix (403). Members Principal, Access
+	// and Key or Prefix say which.
+	ProblemForbidden = "forbidden"
 	// ProblemInsufficientStorage is a full disk (507).
 	ProblemInsufficientStorage = "insufficient-storage"
 	// ProblemInternal is an unexpected failure of the server (500).
@@ -132,6 +136,16 @@ type Problem struct {
 	// Code refines the problem for programs, where one name covers several
 	// vkv errors: one of the Code... constants.
 	Code string `json:"code,omitempty"`
+	// Principal names the principal refused (forbidden).
+	Principal string `json:"principal,omitempty"`
+	// Access is the access the principal lacks, "read" or "write"
+	// (forbidden), on Key or on every key under Prefix.
+	Access string `json:"access,omitempty"`
+	// Prefix is the prefix of a list, watch or backup the principal lacks
+	// access to (forbidden); PrefixBase64 is it in base64 when it is not
+	// valid UTF-8 (see KeyBytes).
+	Prefix       *string `json:"prefix,omitempty"`
+	PrefixBase64 []byte  `json:"prefixBase64,omitempty"`
 	// RequestID is the id of the request, on 500 internal, to find its log.
 	RequestID string `json:"requestId,omitempty"`
 }

@@ -22,4 +22,18 @@ type RequestRecord struct {
 	// Duration is the time from the request's arrival at the handler to the
 	// end of its response.
 	Duration time.Duration
+	// Denied is why the request was refused, for a 401 or 403: one of
+	// DeniedNoCredentials, DeniedUnknownCredentials, DeniedNoGrant; "" for
+	// a request that was not refused. It never holds a credential.
+	Denied string
 }
+
+// Reasons of RequestRecord.Denied.
+const (
+	// DeniedNoCredentials: 401, the request carried no credentials.
+	DeniedNoCredentials = "no-credentials"
+	// DeniedUnknownCredentials: 401, credentials that match no principal.
+	DeniedUnknownCredentials = "unknown-credentials"
+	// DeniedNoGrant: 403, a known principal without the access needed.
+	DeniedNoGrant = "no-grant"
+)

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vkvstore/vkv"
@@ -32,6 +34,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
+	var tf tlsFlags
+	fs.StringVar(&tf.cert, "tls-cert", "", "serve HTTPS with this PEM certificate `file` (a chain allowed; reloaded on SIGHUP)")
+	fs.StringVar(&tf.key, "tls-key", "", "the PEM private key `file` of -tls-cert")
+	fs.StringVar(&tf.clientCA, "tls-client-ca", "", "require a client certificate that chains to this PEM CA `file` (mutual TLS)")
 	var ef etcdFlags
 	ef.register(fs)
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof at `address` (keep it on loopback: profiles show memory), apart from the API (default: off)")
@@ -58,6 +64,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("-log-level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := tf.check(); err != nil {
+		fmt.Fprintf(stderr, "vkv serve: %v\n", err)
+		return errUsage
+	}
+	var stls *serverTLS
+	if tf.enabled() {
+		var err error
+		if stls, err = newServerTLS(tf); err != nil {
+			fmt.Fprintf(stderr, "vkv serve: %v\n", err)
+			return errUsage
+		}
+	}
 
 	var token string
 	if *tokenFile != "" {
@@ -122,24 +141,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...), "auth", token != "", "metrics", *withMetrics)...)
+	warnExposed(logger, ln.Addr(), stls != nil, token != "")
+	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
+		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", token != "", "metrics", *withMetrics)...)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	if stls != nil {
+		srv.TLSConfig = stls.config()
+		go func() { serveErr <- srv.ServeTLS(tlsOnlyListener{ln}, "", "") }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
-	select {
-	case err = <-serveErr:
-		// Serve failed before any signal.
-	case <-ctx.Done():
-		logger.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		err = srv.Shutdown(sctx)
-		cancel()
-		if err != nil {
-			logger.Warn("shutdown did not finish in time; closing connections", "err", err)
-			srv.Close()
+	for running := true; running; {
+		select {
+		case <-hup:
+			reload(logger, stls)
+		case err = <-serveErr:
+			// Serve failed before any signal.
+			running = false
+		case <-ctx.Done():
+			logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			err = srv.Shutdown(sctx)
+			cancel()
+			if err != nil {
+				logger.Warn("shutdown did not finish in time; closing connections", "err", err)
+				srv.Close()
+			}
+			err = <-serveErr
+			running = false
 		}
-		err = <-serveErr
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -153,4 +188,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Info("store closed")
 	}
 	return err
+}
+
+// reload re-reads what SIGHUP reloads; what fails to load keeps its previous
+// configuration, and the error names the file and the problem.
+func reload(logger *slog.Logger, stls *serverTLS) {
+	logger.Info("SIGHUP: reloading")
+	ok := true
+	if stls != nil {
+		if err := stls.reload(); err != nil {
+			ok = false
+			logger.Error("reload failed; the previous TLS certificate, key and client CA stay in force", "err", err)
+		} else {
+			logger.Info("reloaded the TLS certificate, key and client CA")
+		}
+	}
+	if ok {
+		logger.Info("reload done")
+	}
+}
+
+// warnExposed warns when the server listens beyond loopback without TLS or
+// without authentication.
+func warnExposed(logger *slog.Logger, addr net.Addr, tls, auth bool) {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || ta.IP.IsLoopback() {
+		return
+	}
+	if !tls {
+		logger.Warn("listening on a non-loopback address without TLS: tokens and data cross the network in clear; give -tls-cert and -tls-key", "addr", addr.String())
+	}
+	if !auth {
+		logger.Warn("listening on a non-loopback address without authentication: anyone who can reach it can read, write and back up every key; give -auth-file or -token-file", "addr", addr.String())
+	}
 }

@@ -18,11 +18,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
 	"go.uber.org/goleak"
 )
 
+// TestMain checks for leaked goroutines. Run as vkv or curl (testscript
+// puts copies of the test binary under these names on the PATH of
+// TestDocTranscripts' scripts), the test binary is that command.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testscript.Main(leakCheck{m}, map[string]func(){
+		"vkv":  main,
+		"curl": func() { os.Exit(curlMain(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// leakCheck runs the tests, then fails when goroutines are left over.
+type leakCheck struct{ m *testing.M }
+
+// Run runs the tests and checks for leaks as goleak.VerifyTestMain does.
+func (l leakCheck) Run() int {
+	code := l.m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			return 1
+		}
+	}
+	return code
 }
 
 // TestHelp checks the subcommand dispatch without starting a server.

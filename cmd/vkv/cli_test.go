@@ -491,7 +491,7 @@ func TestCLIAuthAndEndpoint(t *testing.T) {
 		code int
 		want string
 	}{
-		{name: "no token", args: []string{"get", "k"}, env: []string{envToken, ""}, code: 1, want: "unauthorized: this request needs the header Authorization"},
+		{name: "no token", args: []string{"get", "k"}, env: []string{envToken, ""}, code: 1, want: "unauthorized: this request needs credentials"},
 		{name: "wrong token", args: []string{"get", "k"}, env: []string{envToken, "nope"}, code: 1, want: "give -token, -token-file or $VKV_TOKEN"},
 		{name: "-token", args: []string{"get", "-token", cliToken, "k"}, env: []string{envToken, ""}, code: 0},
 		{name: "-token wins", args: []string{"get", "-token", cliToken, "k"}, env: []string{envToken, "nope"}, code: 0},

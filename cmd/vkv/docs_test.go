@@ -110,6 +110,10 @@ var masks = []struct {
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`), "<time>"},
 	{regexp.MustCompile(`\bin \d[\d.]*(ns|µs|ms|s|m|h)([\d.]+(ns|µs|ms|s|m))*\b`), "in <duration>"},
 	{regexp.MustCompile(`(?m)^(vkv_http_request_duration_seconds_sum\{.*\} ).*$`), "${1}<seconds>"},
+	// A backup's size depends on Badger's internal commit timestamps,
+	// which vary from run to run.
+	{regexp.MustCompile(`(?m)^\d+ (\S+\.backup)$`), "<bytes> ${1}"},
+	{regexp.MustCompile(`\b(wrote|restored) \d+ bytes\b`), "${1} <bytes> bytes"},
 }
 
 func mask(s string) string {

@@ -114,6 +114,7 @@ var masks = []struct {
 	// which vary from run to run.
 	{regexp.MustCompile(`(?m)^\d+ (\S+\.backup)$`), "<bytes> ${1}"},
 	{regexp.MustCompile(`\b(wrote|restored) \d+ bytes\b`), "${1} <bytes> bytes"},
+	{regexp.MustCompile(`(?m)^(Vkv-Backup-Size: )\d+`), "${1}<bytes>"},
 }
 
 func mask(s string) string {

@@ -571,7 +571,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 			return result{err: err}
 		}
 		if op.mustExist && !st.live() {
-			return result{err: ErrNotFound}
+			return result{err: notFound(op.key)}
 		}
 	}
 	if len(r.ops) == 0 {

@@ -12,7 +12,7 @@ import (
 // Sentinel errors. Match them with errors.Is; the store wraps them in the
 // typed errors below when it has facts to add.
 var (
-	// ErrNotFound is returned when a key does not exist, has expired, or did
+	// ErrNotFound is matched by *NotFoundError, returned when a key does not exist, has expired, or did
 	// not exist at the version asked for.
 	ErrNotFound = errors.New("vkv: key not found")
 
@@ -27,8 +27,8 @@ var (
 	// older than the history the store keeps.
 	ErrCompacted = errors.New("vkv: version compacted")
 
-	// ErrFutureVersion is returned by GetAt for a version the store has not
-	// reached yet.
+	// ErrFutureVersion is matched by *FutureVersionError, returned by GetAt
+	// for a version the store has not reached yet.
 	ErrFutureVersion = errors.New("vkv: version is newer than the store")
 
 	// ErrInvalidKey is returned (inside a *KeyError) for an empty key or one
@@ -187,6 +187,45 @@ func (e *CompactedError) Error() string {
 
 // Is reports whether target is ErrCompacted.
 func (e *CompactedError) Is(target error) bool { return target == ErrCompacted }
+
+// NotFoundError reports a key that does not exist, has expired, or did not
+// exist at the version asked for. errors.Is(err, ErrNotFound) holds.
+type NotFoundError struct {
+	Key string // the key, cut to 64 bytes for long keys
+}
+
+// notFound returns the *NotFoundError of key.
+func notFound(key string) error {
+	return &NotFoundError{Key: key[:min(len(key), 64)]}
+}
+
+// Error names the key.
+func (e *NotFoundError) Error() string { return fmt.Sprintf("vkv: key %q not found", e.Key) }
+
+// Is reports whether target is ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// FutureVersionError reports a read at a version newer than the store's
+// newest: GetAt of a version not handed out yet. errors.Is(err,
+// ErrFutureVersion) holds.
+type FutureVersionError struct {
+	// Requested is the version asked for.
+	Requested Version
+	// Newest is the store's newest version when the read was refused; 0
+	// when the implementation could not tell.
+	Newest Version
+}
+
+// Error names the version asked for and the store's newest.
+func (e *FutureVersionError) Error() string {
+	if e.Newest == 0 {
+		return fmt.Sprintf("vkv: version %d is newer than the store", e.Requested)
+	}
+	return fmt.Sprintf("vkv: version %d is newer than the store, which is at version %d", e.Requested, e.Newest)
+}
+
+// Is reports whether target is ErrFutureVersion.
+func (e *FutureVersionError) Is(target error) bool { return target == ErrFutureVersion }
 
 // KeyError reports an unusable key. It unwraps to ErrInvalidKey.
 type KeyError struct {

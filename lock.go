@@ -18,17 +18,37 @@ import (
 //
 // A Lock is not safe for concurrent use.
 type Lock struct {
-	kv      KV
-	key     string
-	owner   []byte
-	ttl     time.Duration
-	token   Version // CreateVersion: stays the same across Refresh
-	version Version // the lock key's current version, for Refresh and Release
+	kv       KV
+	key      string
+	owner    []byte
+	ttl      time.Duration
+	token    Version // CreateVersion: stays the same across Refresh
+	version  Version // the lock key's current version, for Refresh and Release
+	released bool    // Release succeeded
 }
 
 // ErrLockLost is returned by Refresh and Release when the lock expired or was
-// taken over since it was acquired or last refreshed.
+// taken over since it was acquired or last refreshed, and by Refresh after
+// Release.
 var ErrLockLost = errors.New("vkv: lock lost")
+
+// lockLostError is ErrLockLost with the error of the condition that found
+// the lock gone (a *ConflictError, or one matching ErrNotFound). It matches
+// both, and says what happened once, without the condition's own prefix.
+type lockLostError struct {
+	key string
+	err error
+}
+
+func (e *lockLostError) Error() string {
+	if ce, ok := errors.AsType[*ConflictError](e.err); ok && ce.Actual != 0 {
+		return fmt.Sprintf("vkv: lock lost: key %q is at version %d, not %d: the lease ran out and another holder took it, or another writer changed the key",
+			e.key, ce.Actual, ce.Expected)
+	}
+	return fmt.Sprintf("vkv: lock lost: key %q does not exist: the lease ran out, or another writer deleted the key", e.key)
+}
+
+func (e *lockLostError) Unwrap() []error { return []error{ErrLockLost, e.err} }
 
 // AcquireLock creates key with value owner and the given TTL if key does not
 // exist (or has expired). If another holder has it, the error is a
@@ -55,9 +75,12 @@ func (l *Lock) Token() Version { return l.token }
 // Refresh extends the lease by the lock's TTL from now. It fails with an
 // error matching ErrLockLost if the lock is no longer held.
 func (l *Lock) Refresh(ctx context.Context) error {
+	if l.released {
+		return fmt.Errorf("%w: the lock on key %q was released", ErrLockLost, l.key)
+	}
 	v, err := l.kv.CompareAndSwap(ctx, l.key, l.version, l.owner, WithTTL(l.ttl))
 	if errors.Is(err, ErrConflict) {
-		return fmt.Errorf("%w: %w", ErrLockLost, err)
+		return &lockLostError{key: l.key, err: err}
 	}
 	if err != nil {
 		return err
@@ -67,11 +90,20 @@ func (l *Lock) Refresh(ctx context.Context) error {
 }
 
 // Release deletes the lock key if the lock is still held. It fails with an
-// error matching ErrLockLost if it is not; releasing twice is such a case.
+// error matching ErrLockLost if the lock was lost before (its lease ran out
+// and it expired or was taken over). Releasing a released lock does nothing
+// and returns nil, so that a deferred Release after an explicit one is
+// harmless.
 func (l *Lock) Release(ctx context.Context) error {
+	if l.released {
+		return nil
+	}
 	_, err := l.kv.CompareAndDelete(ctx, l.key, l.version)
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: %w", ErrLockLost, err)
+		return &lockLostError{key: l.key, err: err}
+	}
+	if err == nil {
+		l.released = true
 	}
 	return err
 }

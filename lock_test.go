@@ -56,8 +56,11 @@ func TestLockExclusive(t *testing.T) {
 	if err := first.Release(ctx); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
-	if err := first.Release(ctx); !errors.Is(err, vkv.ErrLockLost) {
-		t.Fatalf("second Release: %v, want ErrLockLost", err)
+	if err := first.Release(ctx); err != nil {
+		t.Fatalf("second Release: %v, want nil (releasing a released lock does nothing)", err)
+	}
+	if err := first.Refresh(ctx); !errors.Is(err, vkv.ErrLockLost) {
+		t.Fatalf("Refresh after Release: %v, want ErrLockLost", err)
 	}
 
 	short, err := vkv.AcquireLock(ctx, s, "tasks/report", []byte("short-lived"), 20*time.Millisecond)
@@ -91,8 +94,12 @@ func TestLockExclusive(t *testing.T) {
 	if err := short.Refresh(ctx); !errors.Is(err, vkv.ErrLockLost) {
 		t.Fatalf("Refresh of an expired lock: %v, want ErrLockLost", err)
 	}
-	if err := short.Release(ctx); !errors.Is(err, vkv.ErrLockLost) {
-		t.Fatalf("Release of an expired lock: %v, want ErrLockLost", err)
+	err = short.Release(ctx)
+	if !errors.Is(err, vkv.ErrLockLost) || !errors.As(err, &ce) {
+		t.Fatalf("Release of an expired lock: %v, want ErrLockLost and the *vkv.ConflictError", err)
+	}
+	if want := fmt.Sprintf(`vkv: lock lost: key "tasks/report" is at version %d, not %d: the lease ran out and another holder took it, or another writer changed the key`, next.Token(), ce.Expected); err.Error() != want {
+		t.Errorf("Release of an expired lock: %q, want %q (the prefix once)", err, want)
 	}
 	if _, err := vkv.AcquireLock(ctx, s, "x", nil, 0); !errors.Is(err, vkv.ErrInvalidTTL) {
 		t.Fatalf("AcquireLock without a ttl: %v, want ErrInvalidTTL", err)

@@ -424,7 +424,7 @@ func (i instant) Now() time.Time { return time.Time(i) }
 func getLatest(txn *badger.Txn, key string, clock nower) (Entry, error) {
 	item, err := txn.Get(keys.LatestKey(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return Entry{}, ErrNotFound
+		return Entry{}, notFound(key)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("vkv: get %q: %w", key, err)
@@ -435,7 +435,7 @@ func getLatest(txn *badger.Txn, key string, clock nower) (Entry, error) {
 	}
 	if !e.ExpiresAt.IsZero() {
 		if e.Expired(clock.Now()) {
-			return Entry{}, ErrNotFound
+			return Entry{}, notFound(key)
 		}
 	}
 	return e, nil
@@ -490,7 +490,7 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 			return Entry{}, err
 		}
 		if uint64(v) > newest {
-			return Entry{}, fmt.Errorf("%w: %d (newest is %d)", ErrFutureVersion, v, max(newest, s.current.Load()))
+			return Entry{}, &FutureVersionError{Requested: v, Newest: Version(max(newest, s.current.Load()))}
 		}
 	}
 	// The compactor raises the mark before it deletes, so a mark read after
@@ -503,14 +503,14 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 	defer it.Close()
 	it.Seek(keys.HistoryKey(key, uint64(v)))
 	if !it.Valid() {
-		return Entry{}, ErrNotFound
+		return Entry{}, notFound(key)
 	}
 	e, err := decodeItem(it.Item(), key)
 	if err != nil {
 		return Entry{}, err
 	}
 	if e.Deleted {
-		return Entry{}, ErrNotFound
+		return Entry{}, notFound(key)
 	}
 	return e, nil
 }

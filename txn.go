@@ -358,7 +358,7 @@ func (t *engineTxn) Get(key string) (Entry, error) {
 	if i, ok := t.opIndex[key]; ok {
 		op := t.ops[i]
 		if op.Delete {
-			return Entry{}, ErrNotFound
+			return Entry{}, notFound(key)
 		}
 		e := Entry{Key: key, Value: append([]byte{}, op.Value...)}
 		switch {

@@ -3,7 +3,6 @@ package etcdkv
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -28,14 +27,14 @@ func (kv *KV) Get(ctx context.Context, key string) (vkv.Entry, error) {
 		return vkv.Entry{}, kv.wrap(ctx, "get", err, false)
 	}
 	if len(resp.Kvs) == 0 {
-		return vkv.Entry{}, vkv.ErrNotFound
+		return vkv.Entry{}, &vkv.NotFoundError{Key: key[:min(len(key), 64)]}
 	}
 	e, err := kv.entry(resp.Kvs[0])
 	if err != nil {
 		return vkv.Entry{}, err
 	}
 	if e.Expired(now) {
-		return vkv.Entry{}, vkv.ErrNotFound
+		return vkv.Entry{}, &vkv.NotFoundError{Key: key[:min(len(key), 64)]}
 	}
 	return e, nil
 }
@@ -52,7 +51,7 @@ func (kv *KV) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entry, 
 	}
 	if v == 0 {
 		// Revision 0 means "the newest" to etcd; nothing exists at 0.
-		return vkv.Entry{}, vkv.ErrNotFound
+		return vkv.Entry{}, &vkv.NotFoundError{Key: key[:min(len(key), 64)]}
 	}
 	rctx, cancel := kv.bound(ctx)
 	resp, err := kv.cli.Get(rctx, kv.recordKey(key), clientv3.WithRev(int64(v)))
@@ -61,7 +60,7 @@ func (kv *KV) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entry, 
 		return vkv.Entry{}, kv.readErr(ctx, key, v, err)
 	}
 	if len(resp.Kvs) == 0 {
-		return vkv.Entry{}, vkv.ErrNotFound
+		return vkv.Entry{}, &vkv.NotFoundError{Key: key[:min(len(key), 64)]}
 	}
 	return kv.entry(resp.Kvs[0])
 }
@@ -78,9 +77,9 @@ func (kv *KV) readErr(ctx context.Context, key string, v vkv.Version, err error)
 		rctx, cancel := kv.bound(ctx)
 		defer cancel()
 		if resp, err := kv.cli.Get(rctx, kv.recordKey(""), clientv3.WithCountOnly()); err == nil {
-			return fmt.Errorf("%w: %d (newest is %d)", vkv.ErrFutureVersion, v, resp.Header.Revision)
+			return &vkv.FutureVersionError{Requested: v, Newest: vkv.Version(resp.Header.Revision)}
 		}
-		return fmt.Errorf("%w: %d", vkv.ErrFutureVersion, v)
+		return &vkv.FutureVersionError{Requested: v}
 	}
 	return kv.wrap(ctx, "read", err, false)
 }

@@ -18,16 +18,17 @@ import (
 // 401 with WWW-Authenticate, an audit record and the reason for the metrics.
 func (h *handler) unauthorized(w *statusWriter, r *http.Request, err error) {
 	reason := DeniedUnknownCredentials
+	detail := "the credentials sent are not known to this server: check the token (Authorization: Bearer <token>) or the client certificate"
 	if errors.Is(err, ErrNoCredentials) {
 		reason = DeniedNoCredentials
+		detail = "this request carries no credentials: send the header Authorization: Bearer <token> with the server's token, or a client certificate it knows"
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	} else {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	w.denied = reason
 	h.auditDenied(r, "", reason, err.Error())
-	h.writeError(w, r, &requestError{status: http.StatusUnauthorized, name: wire.ProblemUnauthorized,
-		detail: "this request needs credentials the server knows: the header Authorization: Bearer <token> with a token it was given, or a client certificate it knows"}, errInfo{})
+	h.writeError(w, r, &requestError{status: http.StatusUnauthorized, name: wire.ProblemUnauthorized, detail: detail}, errInfo{})
 }
 
 // allow reports whether the request's principal has need; if not, it

@@ -53,8 +53,18 @@ func parseTags(r *http.Request, name string, weak bool) (*tagSet, error) {
 		}
 		v, err := vkv.ParseETag(part)
 		if err != nil {
-			return nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidVersion,
-				detail: fmt.Sprintf("header %s: %q is not a strong entity tag holding a version, such as \"7\"", name, part)}
+			detail := fmt.Sprintf("header %s: %s is not a strong entity tag holding a version, such as \"7\"", name, part)
+			switch {
+			case part == "":
+				detail = fmt.Sprintf("header %s is empty: give a version in quotes, such as \"7\"", name)
+			case strings.HasPrefix(part, "W/"):
+				detail = fmt.Sprintf("header %s: %s is a weak entity tag, which cannot make a write conditional: send %s: %s", name, part, name, strings.TrimPrefix(part, "W/"))
+			default:
+				if _, perr := vkv.ParseVersion(part); perr == nil {
+					detail = fmt.Sprintf("header %s: the version must be quoted, as an entity tag: send %s: \"%s\", not %s: %s", name, name, part, name, part)
+				}
+			}
+			return nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidVersion, detail: detail}
 		}
 		t.versions = append(t.versions, v)
 	}
@@ -136,10 +146,19 @@ func (c writeConds) check(key string, cur *vkv.Entry) error {
 		v = cur.Version
 	}
 	if c.ifMatch != nil && !c.ifMatch.matches(v) {
-		return &preconditionError{key: key, current: cur}
+		pe := &preconditionError{key: key, current: cur}
+		if !c.ifMatch.any && len(c.ifMatch.versions) == 1 {
+			pe.expected = &c.ifMatch.versions[0]
+		}
+		return pe
 	}
 	if c.ifNoneMatch != nil && c.ifNoneMatch.matches(v) {
-		return &preconditionError{key: key, current: cur}
+		pe := &preconditionError{key: key, current: cur}
+		if c.ifNoneMatch.any {
+			var zero vkv.Version
+			pe.expected = &zero
+		}
+		return pe
 	}
 	if c.version != nil && *c.version != v {
 		cf := vkv.Conflict{Key: key, Expected: *c.version, Actual: v, Current: cur}

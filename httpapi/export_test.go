@@ -15,3 +15,6 @@ func ProblemNames() []string {
 	slices.Sort(names)
 	return names
 }
+
+// CutInstance is the instance member of a problem answering path.
+func CutInstance(path string) string { return cutInstance(path) }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/vkvstore/vkv"
@@ -64,6 +66,10 @@ func tooLarge(limit int64, code string) *requestError {
 type preconditionError struct {
 	key     string
 	current *vkv.Entry
+	// expected is the one version the headers asked for (If-Match: "N",
+	// or 0 for If-None-Match: *), nil when they were a list or a
+	// not-equal condition.
+	expected *vkv.Version
 }
 
 func (e *preconditionError) Error() string {
@@ -76,7 +82,7 @@ func (e *preconditionError) Error() string {
 func asPrecondition(err error) error {
 	var ce *vkv.ConflictError
 	if errors.As(err, &ce) {
-		return &preconditionError{key: ce.Key, current: ce.Current}
+		return &preconditionError{key: ce.Key, current: ce.Current, expected: &ce.Expected}
 	}
 	return err
 }
@@ -105,6 +111,7 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 		ke  *vkv.KeyError
 		le  *vkv.LimitError
 		mbe *http.MaxBytesError
+		fve *vkv.FutureVersionError
 	)
 	switch {
 	case errors.As(err, &re):
@@ -116,10 +123,14 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 	case errors.As(err, &pe):
 		set(http.StatusPreconditionFailed, wire.ProblemPreconditionFailed, "")
 		p.Key = &pe.key
+		p.ExpectedVersion = pe.expected
 		var cur vkv.Version
 		if pe.current != nil {
 			cur = pe.current.Version
 			p.Detail = fmt.Sprintf("the precondition does not hold: key %q is at version %d", pe.key, cur)
+			if pe.expected != nil {
+				p.Detail += fmt.Sprintf(", not %d", *pe.expected)
+			}
 			if info.prefer {
 				p.CurrentValue = valuePtr(pe.current.Value)
 				p.CurrentCreateVersion = pe.current.CreateVersion
@@ -177,6 +188,9 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 		p.Key = &ke.Key
 	case errors.Is(err, vkv.ErrInvalidKey):
 		set(http.StatusBadRequest, wire.ProblemInvalidKey, "the key is invalid")
+	case errors.As(err, &fve):
+		set(http.StatusBadRequest, wire.ProblemInvalidVersion, fmt.Sprintf("version %d is newer than the store, which is at version %d", fve.Requested, fve.Newest))
+		p.Code = wire.CodeFutureVersion
 	case errors.Is(err, vkv.ErrFutureVersion):
 		set(http.StatusBadRequest, wire.ProblemInvalidVersion, "the version is newer than the store")
 		p.Code = wire.CodeFutureVersion
@@ -276,7 +290,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 // writeProblem writes p as application/problem+json, filling instance.
 func writeProblem(w http.ResponseWriter, r *http.Request, p *wire.Problem) {
 	p.Instance = instance(r)
-	b, err := json.Marshal(p)
+	b, err := marshalProblem(p)
 	if err != nil {
 		b = []byte(`{"type":"` + wire.ProblemTypeBase + wire.ProblemInternal + `","title":"Internal server error","status":500}`)
 		p.Status = http.StatusInternalServerError
@@ -289,10 +303,42 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *wire.Problem) {
 	w.Write(b)
 }
 
-// instance is the request's path as the client sent it.
-func instance(r *http.Request) string {
-	if orig, ok := r.Context().Value(origPathKey{}).(string); ok {
-		return orig
+// marshalProblem encodes p as JSON without escaping <, > and & (json.Marshal
+// would write <token> as \u003ctoken\u003e, which curl shows as it is).
+func marshalProblem(p *wire.Problem) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
 	}
-	return r.URL.EscapedPath()
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// MaxProblemInstance bounds the instance member of a problem: the request
+// path of an over-long key is cut to this many bytes (at a whole percent
+// escape) and "..." is appended, so that an answer does not echo kilobytes
+// back.
+const MaxProblemInstance = 256
+
+// instance is the request's path as the client sent it, cut to
+// MaxProblemInstance bytes.
+func instance(r *http.Request) string {
+	s, ok := r.Context().Value(origPathKey{}).(string)
+	if !ok {
+		s = r.URL.EscapedPath()
+	}
+	return cutInstance(s)
+}
+
+// cutInstance cuts a path longer than MaxProblemInstance bytes.
+func cutInstance(s string) string {
+	if len(s) <= MaxProblemInstance {
+		return s
+	}
+	n := MaxProblemInstance
+	if i := strings.LastIndexByte(s[n-2:n], '%'); i >= 0 {
+		n = n - 2 + i // do not cut a percent escape in two
+	}
+	return s[:n] + "..."
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/wire"
 )
 
@@ -111,6 +112,9 @@ func checkProblem(code int, hd http.Header, body []byte, instance string) (*wire
 	}
 	if p.Title == "" || p.Detail == "" {
 		return nil, fmt.Errorf("status %d: empty title or detail: %s", code, body)
+	}
+	if instance != "" {
+		instance = httpapi.CutInstance(instance)
 	}
 	if p.Instance == "" || (instance != "" && p.Instance != instance) {
 		return nil, fmt.Errorf("status %d: instance %q, want %q", code, p.Instance, instance)

@@ -20,10 +20,12 @@ const (
 	ServerWriteTimeout = 60 * time.Second
 	// ServerIdleTimeout bounds how long an idle keep-alive connection is kept.
 	ServerIdleTimeout = 120 * time.Second
-	// ServerMaxHeaderBytes bounds the request line and headers: 64 KiB, room
-	// for a key of DefaultMaxKeySize bytes percent-encoded three times over.
-	// net/http answers larger requests with 431 before the handler runs.
-	ServerMaxHeaderBytes = 64 << 10
+	// ServerMaxHeaderBytes bounds the request line and headers: 256 KiB,
+	// room for a key of the largest MaxKeySize (64,000 bytes) percent-encoded
+	// three times over, so that the handler itself refuses an over-long key
+	// with a problem (400 invalid-key). net/http answers larger requests with
+	// a plain-text 431 before the handler runs.
+	ServerMaxHeaderBytes = 256 << 10
 )
 
 // NewServer returns an *http.Server that serves h with the timeouts and the

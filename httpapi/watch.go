@@ -344,7 +344,7 @@ func (s *sseWriter) event(e *vkv.Entry) {
 // problem appends an error event carrying p.
 func (s *sseWriter) problem(p *wire.Problem, r *http.Request) {
 	p.Instance = instance(r)
-	data, err := json.Marshal(p)
+	data, err := marshalProblem(p)
 	if err != nil {
 		data = []byte(`{"type":"` + wire.ProblemTypeBase + wire.ProblemInternal + `","title":"Internal server error","status":500}`)
 	}

@@ -59,7 +59,7 @@ func problemError(status int, p wire.Problem, cl call) error {
 		return conflictFromProblem(&p, key)
 	case wire.ProblemNotFound:
 		if cl.key != "" {
-			return vkv.ErrNotFound
+			return &vkv.NotFoundError{Key: cl.key[:min(len(cl.key), 64)]}
 		}
 	case wire.ProblemCompacted:
 		ce := &vkv.CompactedError{Key: key, Requested: cl.version}

@@ -125,6 +125,23 @@ func (fs *cmdFlags) synopsis() string {
 	return strings.TrimSpace("vkv " + fs.sp.name + " [flags] " + fs.sp.args)
 }
 
+// parseFlags parses args with fs. -h prints fs.Usage (the full usage) and
+// gives flag.ErrHelp; a wrong flag prints nothing and gives the flag
+// package's error, so that the caller prints it after the command's name,
+// with the short usage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+	}
+	return err
+}
+
 // usageError prints what is wrong and the short usage, and returns
 // errUsage.
 func (fs *cmdFlags) usageError(format string, args ...any) error {
@@ -141,11 +158,11 @@ func (fs *cmdFlags) usageError(format string, args ...any) error {
 func (fs *cmdFlags) parse(args []string, min, max int) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs.FlagSet, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, errUsage // fs has printed the error and the usage
+			return nil, fs.usageError("%v", err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

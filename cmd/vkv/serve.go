@@ -49,19 +49,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(fs.Output(), "Example:\n\tvkv serve -addr 127.0.0.1:9000 -dir /var/lib/vkv -token-file /etc/vkv/token\n\tvkv serve -etcd http://10.0.0.1:2379,http://10.0.0.2:2379 -etcd-prefix /vkv/\n\nWith -etcd the data lives in the etcd cluster (see \"Running on an etcd cluster\" in the README) and -dir and -nosync do not apply; any number of servers may share the cluster and prefix.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	serveUsage := func(format string, args ...any) error {
+		fmt.Fprintf(stderr, "vkv serve: %s\nUsage: vkv serve [flags]\nRun \"vkv help serve\" for the flags and an example.\n", fmt.Sprintf(format, args...))
+		return errUsage
+	}
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage // fs has printed the error and the usage
+		return serveUsage("%v", err)
 	}
 	if fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
+		return serveUsage("unexpected arguments %q: vkv serve takes only flags", fs.Args())
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("-log-level: %v", err)
+	switch strings.ToLower(*logLevel) {
+	case "debug", "info", "warn", "error":
+		level.UnmarshalText([]byte(*logLevel))
+	default:
+		return serveUsage("-log-level %q is not a level: use debug, info, warn or error", *logLevel)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -89,6 +95,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("token file %s is empty", *tokenFile)
 		}
 	}
+
+	// Listen first: a port in use is found before the store is created or
+	// opened, so that nothing is left behind.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("-addr %s: %w (another process listens there: stop it, or choose another address with -addr)", *addr, err)
+		}
+		return fmt.Errorf("-addr %s: %w", *addr, err)
+	}
+	defer ln.Close() // closed already once Serve has returned
 
 	var (
 		store   vkv.KV
@@ -134,11 +151,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	defer stopPprof()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		store.Close()
-		return err
-	}
 	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	warnExposed(logger, ln.Addr(), stls != nil, token != "")

@@ -491,8 +491,9 @@ func TestCLIAuthAndEndpoint(t *testing.T) {
 		code int
 		want string
 	}{
-		{name: "no token", args: []string{"get", "k"}, env: []string{envToken, ""}, code: 1, want: "unauthorized: this request needs credentials"},
-		{name: "wrong token", args: []string{"get", "k"}, env: []string{envToken, "nope"}, code: 1, want: "give -token, -token-file or $VKV_TOKEN"},
+		{name: "no token", args: []string{"get", "k"}, env: []string{envToken, ""}, code: 1, want: "unauthorized: this request carries no credentials: send the header Authorization: Bearer <token>"},
+		{name: "wrong token", args: []string{"get", "k"}, env: []string{envToken, "nope"}, code: 1, want: "unauthorized: the credentials sent are not known to this server: check the token"},
+		{name: "wrong token hint", args: []string{"get", "k"}, env: []string{envToken, "nope"}, code: 1, want: "give -token, -token-file or $VKV_TOKEN"},
 		{name: "-token", args: []string{"get", "-token", cliToken, "k"}, env: []string{envToken, ""}, code: 0},
 		{name: "-token wins", args: []string{"get", "-token", cliToken, "k"}, env: []string{envToken, "nope"}, code: 0},
 		{name: "-token-file", args: []string{"get", "-token-file", tokenFile, "k"}, env: []string{envToken, ""}, code: 0},

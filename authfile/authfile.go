@@ -72,8 +72,8 @@ type (
 	}
 	principalJSON struct {
 		Name        string      `json:"name"`
-		TokenSHA256 *string     `json:"tokenSHA256"`
-		CertCN      *string     `json:"certCN"`
+		TokenSHA256 *string     `json:"tokenSHA256,omitempty"`
+		CertCN      *string     `json:"certCN,omitempty"`
 		Grants      []grantJSON `json:"grants"`
 	}
 	grantJSON struct {

@@ -27,7 +27,7 @@ func (h *handler) unauthorized(w *statusWriter, r *http.Request, err error) {
 	w.denied = reason
 	h.auditDenied(r, "", reason, err.Error())
 	h.writeError(w, r, &requestError{status: http.StatusUnauthorized, name: wire.ProblemUnauthorized,
-		detail: "this request needs credentials the server knows: the header Authorization: Bearer <token> with a token it was given, or a client certificate it knows"}, errInfo{})
+		detail: "this request needs the header Authorization: Bearer <token> with a token the server knows (or a client certificate it knows)"}, errInfo{})
 }
 
 // allow reports whether the request's principal has need; if not, it

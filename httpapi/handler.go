@@ -29,11 +29,11 @@ type versioner interface {
 
 // handler serves the routes of the contract.
 type handler struct {
-	kv        vkv.KV
-	cfg       config
-	limits    vkv.Limits // what the handler accepts: cfg.limitsFor(kv)
-	mux       *routeMux  // records the patterns registered
-	watches   streams // watch streams, ended when their server shuts down
+	kv      vkv.KV
+	cfg     config
+	limits  vkv.Limits // what the handler accepts: cfg.limitsFor(kv)
+	mux     *routeMux  // records the patterns registered
+	watches streams    // watch streams, ended when their server shuts down
 }
 
 // New returns an http.Handler serving kv as the vkv HTTP contract (v1)

@@ -37,7 +37,7 @@ type config struct {
 	maxTxnBodySize int64
 	maxTxnOps      int // 0: the KV's limit
 	historyLimit   int
-	authorizer     Authorizer    // WithAuthorizer, WithToken; nil: none
+	authorizer     Authorizer // WithAuthorizer, WithToken; nil: none
 	logger         *slog.Logger
 	heartbeat      time.Duration // of watch streams; 0: wire.DefaultHeartbeat
 	metrics        Metrics       // WithMetrics; nil: none

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/authfile"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
 )
@@ -30,7 +31,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on")
 	dir := fs.String("dir", "./vkv-data", "`directory` of the store, created if missing")
-	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry (default: no authentication)")
+	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry: one principal with write on every key (default: no authentication)")
+	authFile := fs.String("auth-file", "", "JSON `file` of principals (token hashes or client certificate names) and their grants on key prefixes; reloaded on SIGHUP (see docs/security.md)")
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
@@ -78,6 +80,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	if *tokenFile != "" && *authFile != "" {
+		fmt.Fprintln(stderr, "vkv serve: give -token-file or -auth-file, not both (the token file is one principal with write on every key: add it to the auth file)")
+		return errUsage
+	}
+	var auth *authfile.Authorizer
+	if *authFile != "" {
+		var err error
+		if auth, err = authfile.Load(*authFile); err != nil {
+			fmt.Fprintf(stderr, "vkv serve: %v\n", err)
+			return errUsage
+		}
+	}
+
 	var token string
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
@@ -117,6 +132,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		store, stats = s, s
 	}
 	opts := []httpapi.Option{httpapi.WithToken(token), httpapi.WithLogger(logger)}
+	if auth != nil {
+		opts = append(opts, httpapi.WithAuthorizer(auth))
+	}
 	if *withMetrics {
 		m, err := newMetrics(stats)
 		if err != nil {
@@ -141,9 +159,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	warnExposed(logger, ln.Addr(), stls != nil, token != "")
+	authMode := "none"
+	switch {
+	case auth != nil:
+		authMode = "auth-file"
+	case token != "":
+		authMode = "token"
+	}
+	warnExposed(logger, ln.Addr(), stls != nil, authMode != "none")
 	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
-		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", token != "", "metrics", *withMetrics)...)
+		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", authMode, "metrics", *withMetrics)...)
 
 	serveErr := make(chan error, 1)
 	if stls != nil {
@@ -159,7 +184,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for running := true; running; {
 		select {
 		case <-hup:
-			reload(logger, stls)
+			reload(logger, stls, auth)
 		case err = <-serveErr:
 			// Serve failed before any signal.
 			running = false
@@ -192,9 +217,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // reload re-reads what SIGHUP reloads; what fails to load keeps its previous
 // configuration, and the error names the file and the problem.
-func reload(logger *slog.Logger, stls *serverTLS) {
+func reload(logger *slog.Logger, stls *serverTLS, auth *authfile.Authorizer) {
 	logger.Info("SIGHUP: reloading")
 	ok := true
+	if auth != nil {
+		if err := auth.Reload(); err != nil {
+			ok = false
+			logger.Error("reload failed; the previous auth file stays in force", "err", err)
+		} else {
+			logger.Info("reloaded the auth file", "principals", len(auth.Config().Principals()))
+		}
+	}
 	if stls != nil {
 		if err := stls.reload(); err != nil {
 			ok = false

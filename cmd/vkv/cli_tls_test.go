@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +65,50 @@ func TestCLITLS(t *testing.T) {
 				t.Logf("%s", strings.TrimSpace(errOut))
 			}
 		})
+	}
+}
+
+// TestServeEncryptionKeyFile serves a directory encrypted with
+// -encryption-key-file, then refuses it without the key (exit 1, the
+// problem named, not "corrupt"), and with a malformed key file (exit 2).
+func TestServeEncryptionKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	data := dir + "/data"
+	keyFile := dir + "/key"
+	os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600)
+	bad := dir + "/bad"
+	os.WriteFile(bad, []byte("not hex"), 0o600)
+	{
+		ctx, cancel := context.WithCancel(context.Background())
+		logs := &syncBuffer{}
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-dir", data, "-encryption-key-file", keyFile}, io.Discard, logs)
+		}()
+		for deadline := time.Now().Add(30 * time.Second); !servingRE.MatchString(logs.String()); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not serving:\n%s", logs)
+			}
+		}
+		base := "http://" + servingRE.FindStringSubmatch(logs.String())[1]
+		(&client{t: t, hc: &http.Client{Timeout: 10 * time.Second}, base: base}).want(201, "PUT", "/v1/kv/k", "secret")
+		cancel()
+		if code := <-done; code != 0 {
+			t.Fatalf("exit %d:\n%s", code, logs)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 1, "wrong or missing encryption key"},
+		{[]string{"-encryption-key-file", bad}, 2, "want 64, 48 or 32 hex digits"},
+	} {
+		var stderr syncBuffer
+		code := run(t.Context(), append([]string{"serve", "-addr", "127.0.0.1:0", "-dir", data}, tt.args...), io.Discard, &stderr)
+		if code != tt.code || !strings.Contains(stderr.String(), tt.want) || strings.Contains(stderr.String(), "corrupt") {
+			t.Errorf("vkv serve %q: exit %d, stderr %s; want exit %d saying %q", tt.args, code, &stderr, tt.code, tt.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dir := fs.String("dir", "./vkv-data", "`directory` of the store, created if missing")
 	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry: one principal with write on every key (default: no authentication)")
 	authFile := fs.String("auth-file", "", "JSON `file` of principals (token hashes or client certificate names) and their grants on key prefixes; reloaded on SIGHUP (see docs/security.md)")
+	encKeyFile := fs.String("encryption-key-file", "", "encrypt the store at rest with the AES key in this `file` (64, 48 or 32 hex digits: AES-256, -192 or -128; e.g. openssl rand -hex 32); the store must always be opened with it")
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
@@ -111,7 +113,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		backend = []any{"dir", *dir, "nosync", *noSync}
 	)
 	if ef.endpoints != "" {
-		if set := setFlags(fs, "dir", "nosync"); len(set) > 0 {
+		if set := setFlags(fs, "dir", "nosync", "encryption-key-file"); len(set) > 0 {
 			fmt.Fprintf(stderr, "vkv serve: -%s does not apply with -etcd: the data lives in the etcd cluster\n", set[0])
 			return errUsage
 		}
@@ -125,7 +127,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := ef.checkUnused(fs, stderr); err != nil {
 			return err
 		}
-		s, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, Logger: logger.With("component", "store")})
+		var encKey []byte
+		if *encKeyFile != "" {
+			var err error
+			if encKey, err = readEncryptionKey(*encKeyFile); err != nil {
+				fmt.Fprintf(stderr, "vkv serve: %v\n", err)
+				return errUsage
+			}
+		}
+		s, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, EncryptionKey: encKey, Logger: logger.With("component", "store")})
 		if err != nil {
 			return err
 		}
@@ -254,4 +264,17 @@ func warnExposed(logger *slog.Logger, addr net.Addr, tls, auth bool) {
 	if !auth {
 		logger.Warn("listening on a non-loopback address without authentication: anyone who can reach it can read, write and back up every key; give -auth-file or -token-file", "addr", addr.String())
 	}
+}
+
+// readEncryptionKey reads an AES key written in hex (64, 48 or 32 digits).
+func readEncryptionKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-encryption-key-file: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
+		return nil, fmt.Errorf("-encryption-key-file %s: want 64, 48 or 32 hex digits (an AES-256, -192 or -128 key), such as openssl rand -hex 32 writes", path)
+	}
+	return key, nil
 }

@@ -23,10 +23,10 @@ const (
 	// store with an EncryptionKey, and its block cache when BlockCacheSize
 	// is 0: 64 MiB.
 	DefaultEncryptionIndexCache = 64 << 20
-	DefaultKeyCacheSize    = 65_536
-	defaultReapInterval    = time.Second
-	defaultCompactInterval = 10 * time.Second
-	defaultGCInterval      = 5 * time.Minute
+	DefaultKeyCacheSize         = 65_536
+	defaultReapInterval         = time.Second
+	defaultCompactInterval      = 10 * time.Second
+	defaultGCInterval           = 5 * time.Minute
 )
 
 // KeepAllHistory as Options.HistoryVersions keeps every version forever.

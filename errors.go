@@ -70,6 +70,12 @@ var (
 	// any depth matches it.
 	ErrCorrupt = keys.ErrCorrupt
 
+	// ErrEncryptionKey is returned by Open when Options.EncryptionKey does
+	// not fit the store: an encrypted store opened without its key or with
+	// another one, a store that is not encrypted opened with a key, or a
+	// key that is not 16, 24 or 32 bytes long. Nothing on disk is changed.
+	ErrEncryptionKey = errors.New("vkv: wrong or missing encryption key")
+
 	// ErrInsufficientStorage is returned by writes, and by Open, when the
 	// file system holding the store has less free space than
 	// Options.MinFreeSpace. Reads keep working; nothing acknowledged is lost.

@@ -19,10 +19,14 @@ const (
 	DefaultMemTableSize    = 8 << 20
 	DefaultValueLogSize    = 16 << 20
 	DefaultBlockCacheSize  = 0
-	DefaultKeyCacheSize    = 65_536
-	defaultReapInterval    = time.Second
-	defaultCompactInterval = 10 * time.Second
-	defaultGCInterval      = 5 * time.Minute
+	// DefaultEncryptionIndexCache is Badger's index cache, in bytes, of a
+	// store with an EncryptionKey, and its block cache when BlockCacheSize
+	// is 0: 64 MiB.
+	DefaultEncryptionIndexCache = 64 << 20
+	DefaultKeyCacheSize         = 65_536
+	defaultReapInterval         = time.Second
+	defaultCompactInterval      = 10 * time.Second
+	defaultGCInterval           = 5 * time.Minute
 )
 
 // KeepAllHistory as Options.HistoryVersions keeps every version forever.
@@ -94,6 +98,23 @@ type Options struct {
 	// no check.
 	MinFreeSpace int64
 
+	// EncryptionKey, if set, encrypts the store at rest with Badger's own
+	// encryption (AES in CTR mode; a key of 16, 24 or 32 bytes for AES-128,
+	// -192 or -256): the master key encrypts data keys, which Badger keeps
+	// in its key registry and rotates every 10 days (Badger's
+	// EncryptionKeyRotationDuration, settable through Badger); the data
+	// keys encrypt the tables and the value log. The store then keeps an
+	// index cache of DefaultEncryptionIndexCache bytes, and a block cache of
+	// as much if BlockCacheSize is 0, which Badger needs to read encrypted
+	// tables. A store created with a key must be opened
+	// with it: Open of an encrypted store without the key, with another
+	// key, or of a store that is not encrypted with a key, fails with an
+	// error matching ErrEncryptionKey and changes nothing on disk. Default
+	// nil: no encryption. The key cannot be added to or removed from an
+	// existing store; back it up and restore into a new one (see
+	// docs/security.md).
+	EncryptionKey []byte
+
 	// Badger, if set, is applied last to the Badger options the store built,
 	// for tuning not covered above. Settings that break the store's
 	// guarantees (such as SyncWrites when NoSync is false) are overridden.
@@ -160,6 +181,9 @@ func (o Options) WithMemTableSize(n int64) Options { o.MemTableSize = n; return 
 
 // WithValueLogFileSize returns a copy of o with ValueLogFileSize set to n.
 func (o Options) WithValueLogFileSize(n int64) Options { o.ValueLogFileSize = n; return o }
+
+// WithEncryptionKey returns a copy of o with EncryptionKey set to key.
+func (o Options) WithEncryptionKey(key []byte) Options { o.EncryptionKey = key; return o }
 
 // WithBlockCacheSize returns a copy of o with BlockCacheSize set to n.
 func (o Options) WithBlockCacheSize(n int64) Options { o.BlockCacheSize = n; return o }

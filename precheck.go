@@ -27,6 +27,8 @@ func precheck(dir string, bo badger.Options, clean bool) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, badgerfmt.ErrEncryptionKey):
+		return fmt.Errorf("%w: open %s: %v", ErrEncryptionKey, dir, err)
 	case errors.Is(err, badgerfmt.ErrDamaged):
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	default:

@@ -128,6 +128,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if !o.InMemory && dir == "" {
 		return nil, errors.New("vkv: Open needs a directory (or Options.InMemory)")
 	}
+	if n := len(o.EncryptionKey); n != 0 && n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("%w: the key must be 16, 24 or 32 bytes (AES-128, -192 or -256), not %d", ErrEncryptionKey, n)
+	}
 	log := &loggerAdapter{l: o.Logger}
 	bo := badgerOptions(dir, o, log)
 	if rec := int64(o.MaxValueSize) + keys.RecordHeader; !o.InMemory && rec > badgerfmt.LargestValue(bo) {
@@ -167,6 +170,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		if badgerfmt.IsLocked(err) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		if errors.Is(err, badger.ErrEncryptionKeyMismatch) || errors.Is(err, badger.ErrInvalidEncryptionKey) {
+			return nil, fmt.Errorf("%w: open %s: %v", ErrEncryptionKey, dir, err)
 		}
 		return nil, fmt.Errorf("vkv: open %s: %w", dir, err)
 	}
@@ -275,8 +281,15 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	} else {
 		bo = bo.WithValueThreshold(min(16<<10, maxBatch))
 	}
+	if len(o.EncryptionKey) > 0 {
+		bo = bo.WithEncryptionKey(o.EncryptionKey).WithIndexCacheSize(DefaultEncryptionIndexCache)
+	}
 	if o.Badger != nil {
 		bo = o.Badger(bo)
+	}
+	if (len(bo.EncryptionKey) > 0 || bo.Compression != options.None) && bo.BlockCacheSize == 0 {
+		// Badger panics in Open without a block cache then.
+		bo = bo.WithBlockCacheSize(DefaultEncryptionIndexCache)
 	}
 	bo = bo.WithSyncWrites(!o.NoSync).WithInMemory(o.InMemory).WithDetectConflicts(false)
 	return bo

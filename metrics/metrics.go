@@ -16,6 +16,7 @@
 //
 //	vkv_http_requests_total{route,code}        counter
 //	vkv_http_request_duration_seconds{route}   histogram
+//	vkv_http_denied_requests_total{reason}     counter (no-credentials, unknown-credentials, no-grant)
 //	vkv_store_commits_total                    counter
 //	vkv_store_writes_total                     counter
 //	vkv_store_conflicts_total                  counter
@@ -67,6 +68,7 @@ var DurationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 type Handler struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	denied   *prometheus.CounterVec
 	serve    http.Handler
 }
 
@@ -85,8 +87,15 @@ func NewHandler(reg Registry, src StatsSource) (*Handler, error) {
 			Help:    "Time from a request's arrival to the end of its response, by route (for watch streams and backups: their whole length).",
 			Buckets: DurationBuckets,
 		}, []string{"route"}),
+		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vkv_http_denied_requests_total",
+			Help: "Requests refused by authentication (401) or authorization (403), by reason: no-credentials, unknown-credentials, no-grant.",
+		}, []string{"reason"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration}
+	for _, reason := range []string{wire.DeniedNoCredentials, wire.DeniedUnknownCredentials, wire.DeniedNoGrant} {
+		m.denied.WithLabelValues(reason) // the series exist at 0 before the first refusal
+	}
+	cs := []prometheus.Collector{m.requests, m.duration, m.denied}
 	if src != nil {
 		cs = append(cs, NewStoreCollector(src))
 	}
@@ -106,6 +115,9 @@ func NewHandler(reg Registry, src StatsSource) (*Handler, error) {
 func (m *Handler) ObserveRequest(r wire.RequestRecord) {
 	m.requests.WithLabelValues(r.Route, strconv.Itoa(r.Status)).Inc()
 	m.duration.WithLabelValues(r.Route).Observe(r.Duration.Seconds())
+	if r.Denied != "" {
+		m.denied.WithLabelValues(r.Denied).Inc()
+	}
 }
 
 // ServeHTTP serves the metrics of the registry.

@@ -3,6 +3,8 @@ package vkvclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -354,6 +356,11 @@ func (c *Client) send(ctx context.Context, cl call, idx int) (resp *http.Respons
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, false, ctxErr
 		}
+		if tlsProblem(err) {
+			// A certificate or handshake problem is the configuration's,
+			// not a server down: say it as it is, and do not move on.
+			return nil, false, fmt.Errorf("vkvclient: %s %s%s: %w", cl.method, base, cl.path, err)
+		}
 		return nil, notSent(err) || cl.method == http.MethodGet || cl.method == http.MethodHead, c.transportError(cl, base, err)
 	}
 	if cl.header != nil {
@@ -365,6 +372,20 @@ func (c *Client) send(ctx context.Context, cl call, idx int) (resp *http.Respons
 	defer resp.Body.Close()
 	err = c.responseError(resp, cl)
 	return nil, resp.StatusCode == http.StatusServiceUnavailable && errors.Is(err, vkv.ErrUnavailable), err
+}
+
+// tlsProblem reports whether err is a failed TLS verification or handshake.
+func tlsProblem(err error) bool {
+	var (
+		cv *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		hn x509.HostnameError
+		ci x509.CertificateInvalidError
+		ra tls.RecordHeaderError
+		ae tls.AlertError
+	)
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) ||
+		errors.As(err, &ra) || errors.As(err, &ae)
 }
 
 // notSent reports whether err says the request never reached a server:

@@ -47,7 +47,8 @@ const (
 const cliHelp = `Client commands talk to a server: -endpoint URL (default $VKV_ENDPOINT, else
 http://127.0.0.1:8080; several comma-separated URLs of replicas over one etcd
 cluster: a command moves to the next when one is down), -token TOKEN or
--token-file FILE (default $VKV_TOKEN).
+-token-file FILE (default $VKV_TOKEN); over https://, -cacert FILE and -cert FILE
+-key FILE (default $VKV_CACERT, $VKV_CERT, $VKV_KEY).
 They print values raw and everything else as plain text; -o json prints JSON,
 one object per line. Flags may come before or after the arguments; "--" ends
 the flags (for a key or value that starts with "-").
@@ -251,6 +252,7 @@ type clientFlags struct {
 	token     string
 	tokenFile string
 	output    string // "raw" or "json"; "" for commands without -o
+	tls       clientTLSFlags
 }
 
 // register adds the flags to fs; output adds -o.
@@ -258,6 +260,7 @@ func (cf *clientFlags) register(fs *cmdFlags, output bool) {
 	fs.StringVar(&cf.endpoint, "endpoint", "", "server `URL`, or several comma-separated (replicas) (default $"+envEndpoint+", else "+defaultEndpoint+")")
 	fs.StringVar(&cf.token, "token", "", "bearer `token` for a server started with -token-file (default $"+envToken+"; visible to other users in ps, prefer -token-file)")
 	fs.StringVar(&cf.tokenFile, "token-file", "", "`file` holding the bearer token")
+	cf.tls.register(fs)
 	if output {
 		cf.output = "raw"
 		fs.StringVar(&cf.output, "o", "raw", "output `format`: raw or json")
@@ -309,7 +312,14 @@ func (cf *clientFlags) connect(ctx context.Context, fs *cmdFlags) (*session, err
 	case token == "":
 		token = strings.TrimSpace(env.getenv(envToken))
 	}
+	tlsCfg, err := cf.tls.config(env)
+	if err != nil {
+		return nil, fs.usageError("%v", err)
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsCfg != nil {
+		tr.TLSClientConfig = tlsCfg
+	}
 	capture := &problemCapture{base: tr}
 	hc := &http.Client{Transport: capture, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // the API never redirects
@@ -387,7 +397,7 @@ func (s *session) fail(ctx context.Context, err error, stderr io.Writer) error {
 		}
 		return errors.New(msg)
 	}
-	return err
+	return tlsHint(err)
 }
 
 // conflictProblem describes a conflict error as a problem.

@@ -100,6 +100,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			"server and start it with -dir on the restored directory.",
 		example: "vkv restore -dir ./vkv-restored < vkv.backup"}, stderr)
 	dir := fs.String("dir", "", "empty or new `directory` to restore into (required)")
+	encKeyFile := fs.String("encryption-key-file", "", "encrypt the new store with the AES key in this `file` (hex, as vkv serve -encryption-key-file)")
 	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
@@ -129,14 +130,22 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case len(entries) > 0:
 		return fmt.Errorf("%s is not empty: restore into an empty or new directory", *dir)
 	}
+	var ropts *vkv.Options
+	if *encKeyFile != "" {
+		key, err := readEncryptionKey(*encKeyFile)
+		if err != nil {
+			return fs.usageError("%v", err)
+		}
+		ropts = &vkv.Options{EncryptionKey: key}
+	}
 	start := time.Now()
 	fr := &countingReader{r: in}
-	if err := vkv.Restore(*dir, fr, nil); err != nil {
+	if err := vkv.Restore(*dir, fr, ropts); err != nil {
 		cleanDir(*dir, existed)
 		return fmt.Errorf("restoring from %s: %s (%s removed again)", name, strings.TrimPrefix(err.Error(), "vkv: restore: "), *dir)
 	}
 	// Open the result once: it checks the store and tells its version.
-	st, err := vkv.Open(*dir, nil)
+	st, err := vkv.Open(*dir, ropts)
 	if err != nil {
 		cleanDir(*dir, existed)
 		return fmt.Errorf("the restored store in %s does not open: %w (removed again)", *dir, err)

@@ -548,7 +548,8 @@ func TestCLIHelp(t *testing.T) {
 		}
 	}
 	flags := map[string][]string{
-		"serve":   {"-addr", "-dir", "-token-file", "-nosync", "-log-level"},
+		"serve":   {"-addr", "-dir", "-token-file", "-auth-file", "-tls-cert", "-tls-key", "-tls-client-ca", "-nosync", "-log-level"},
+		"token":   {"-name", "-grant"},
 		"restore": {"-dir"},
 		"get":     {"-version", "-o", "-endpoint", "-token", "-token-file"},
 		"put":     {"-ttl", "-o", "-endpoint"},

@@ -2,7 +2,8 @@
 //
 // Usage:
 //
-//	vkv serve [-addr 127.0.0.1:8080] [-dir ./vkv-data] [-token-file FILE] [-nosync] [-metrics=false] [-pprof ADDR]
+//	vkv serve [-addr 127.0.0.1:8080] [-dir ./vkv-data] [-token-file FILE | -auth-file FILE] [-tls-cert FILE -tls-key FILE [-tls-client-ca FILE]] [-nosync] [-metrics=false] [-pprof ADDR]
+//	vkv token new -name NAME -grant PREFIX=read|write [-grant ...]
 //	vkv restore -dir DIR [FILE]
 //	vkv get [-version N] KEY
 //	vkv put [-ttl D] KEY [VALUE]
@@ -64,6 +65,7 @@ func init() {
 		{name: "txn", summary: "run a transaction (JSON on stdin)", run: runTxn},
 		{name: "watch", summary: "print changes under a prefix as they commit", run: runWatch},
 		{name: "backup", summary: "write a backup of the server's store", run: runBackup},
+		{name: "token", summary: "token new: make a token and its auth file entry", run: runToken},
 		{name: "help", summary: "show help for vkv or a command", run: runHelp},
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/authfile"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
 )
@@ -30,7 +32,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on")
 	dir := fs.String("dir", "./vkv-data", "`directory` of the store, created if missing")
-	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry (default: no authentication)")
+	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry: one principal with write on every key (default: no authentication)")
+	authFile := fs.String("auth-file", "", "JSON `file` of principals (token hashes or client certificate names) and their grants on key prefixes; reloaded on SIGHUP (see docs/security.md)")
+	encKeyFile := fs.String("encryption-key-file", "", "encrypt the store at rest with the AES key in this `file` (64, 48 or 32 hex digits: AES-256, -192 or -128; e.g. openssl rand -hex 32); the store must always be opened with it")
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
@@ -84,6 +88,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	if *tokenFile != "" && *authFile != "" {
+		fmt.Fprintln(stderr, "vkv serve: give -token-file or -auth-file, not both (the token file is one principal with write on every key: add it to the auth file)")
+		return errUsage
+	}
+	var auth *authfile.Authorizer
+	if *authFile != "" {
+		var err error
+		if auth, err = authfile.Load(*authFile); err != nil {
+			fmt.Fprintf(stderr, "vkv serve: %v\n", err)
+			return errUsage
+		}
+	}
+
 	var token string
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
@@ -113,7 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		backend = []any{"dir", *dir, "nosync", *noSync}
 	)
 	if ef.endpoints != "" {
-		if set := setFlags(fs, "dir", "nosync"); len(set) > 0 {
+		if set := setFlags(fs, "dir", "nosync", "encryption-key-file"); len(set) > 0 {
 			fmt.Fprintf(stderr, "vkv serve: -%s does not apply with -etcd: the data lives in the etcd cluster\n", set[0])
 			return errUsage
 		}
@@ -127,13 +144,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := ef.checkUnused(fs, stderr); err != nil {
 			return err
 		}
-		s, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, Logger: logger.With("component", "store")})
+		var encKey []byte
+		if *encKeyFile != "" {
+			var err error
+			if encKey, err = readEncryptionKey(*encKeyFile); err != nil {
+				fmt.Fprintf(stderr, "vkv serve: %v\n", err)
+				return errUsage
+			}
+		}
+		s, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, EncryptionKey: encKey, Logger: logger.With("component", "store")})
 		if err != nil {
 			return err
 		}
 		store, stats = s, s
 	}
 	opts := []httpapi.Option{httpapi.WithToken(token), httpapi.WithLogger(logger)}
+	if auth != nil {
+		opts = append(opts, httpapi.WithAuthorizer(auth))
+	}
 	if *withMetrics {
 		m, err := newMetrics(stats)
 		if err != nil {
@@ -153,9 +181,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopPprof()
 	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
-	warnExposed(logger, ln.Addr(), stls != nil, token != "")
+	authMode := "none"
+	switch {
+	case auth != nil:
+		authMode = "auth-file"
+	case token != "":
+		authMode = "token"
+	}
+	warnExposed(logger, ln.Addr(), stls != nil, authMode != "none")
 	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
-		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", token != "", "metrics", *withMetrics)...)
+		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", authMode, "metrics", *withMetrics)...)
 
 	serveErr := make(chan error, 1)
 	if stls != nil {
@@ -171,7 +206,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for running := true; running; {
 		select {
 		case <-hup:
-			reload(logger, stls)
+			reload(logger, stls, auth)
 		case err = <-serveErr:
 			// Serve failed before any signal.
 			running = false
@@ -204,9 +239,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // reload re-reads what SIGHUP reloads; what fails to load keeps its previous
 // configuration, and the error names the file and the problem.
-func reload(logger *slog.Logger, stls *serverTLS) {
+func reload(logger *slog.Logger, stls *serverTLS, auth *authfile.Authorizer) {
 	logger.Info("SIGHUP: reloading")
 	ok := true
+	if auth != nil {
+		if err := auth.Reload(); err != nil {
+			ok = false
+			logger.Error("reload failed; the previous auth file stays in force", "err", err)
+		} else {
+			logger.Info("reloaded the auth file", "principals", len(auth.Config().Principals()))
+		}
+	}
 	if stls != nil {
 		if err := stls.reload(); err != nil {
 			ok = false
@@ -233,4 +276,17 @@ func warnExposed(logger *slog.Logger, addr net.Addr, tls, auth bool) {
 	if !auth {
 		logger.Warn("listening on a non-loopback address without authentication: anyone who can reach it can read, write and back up every key; give -auth-file or -token-file", "addr", addr.String())
 	}
+}
+
+// readEncryptionKey reads an AES key written in hex (64, 48 or 32 digits).
+func readEncryptionKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-encryption-key-file: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
+		return nil, fmt.Errorf("-encryption-key-file %s: want 64, 48 or 32 hex digits (an AES-256, -192 or -128 key), such as openssl rand -hex 32 writes", path)
+	}
+	return key, nil
 }

@@ -11,9 +11,11 @@ import (
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/fb"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
+	"github.com/dgraph-io/ristretto/v2"
 	"github.com/dgraph-io/ristretto/v2/z"
 	"google.golang.org/protobuf/proto"
 )
@@ -84,18 +86,66 @@ func damaged(format string, args ...any) error {
 // another Badger), or a file that cannot be read, gives an error that does
 // not match ErrDamaged. A directory that does not exist, or has neither a
 // MANIFEST nor tables (a new DB), passes.
+//
+// An encrypted DB is read with o.EncryptionKey: its key registry is opened
+// (read-only) as Badger opens it, and each table is read with its data key.
+// A registry that does not match the key given (a wrong key, none for an
+// encrypted DB, or one for a DB that is not encrypted) gives an error
+// matching ErrEncryptionKey, never ErrDamaged.
 func Check(dir string, o badger.Options, clean bool) error {
+	if n := len(o.EncryptionKey); n != 0 && n != 16 && n != 24 && n != 32 {
+		return fmt.Errorf("%w: the key must be 16, 24 or 32 bytes (AES-128, -192 or -256), not %d", ErrEncryptionKey, n)
+	}
+	kr, err := badger.OpenKeyRegistry(badger.KeyRegistryOptions{Dir: dir, ReadOnly: true,
+		EncryptionKey: o.EncryptionKey, EncryptionKeyRotationDuration: o.EncryptionKeyRotationDuration})
+	switch {
+	case errors.Is(err, badger.ErrEncryptionKeyMismatch):
+		if len(o.EncryptionKey) == 0 {
+			return fmt.Errorf("%w: the DB is encrypted and no key was given", ErrEncryptionKey)
+		}
+		return fmt.Errorf("%w: the key registry does not match the key given (another key, or a DB that is not encrypted)", ErrEncryptionKey)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("badgerfmt: reading the key registry: %w", err)
+	}
 	listed, err := checkManifest(dir, o, clean)
 	if err != nil {
 		return err
 	}
+	var cache *ristretto.Cache[uint64, *fb.TableIndex]
+	defer func() {
+		if cache != nil {
+			cache.Close()
+		}
+	}()
 	for id, tm := range listed {
-		if err := checkTable(table.NewFilename(id, dir), o, tm); err != nil {
+		var dk *pb.DataKey
+		if tm.KeyID != 0 {
+			if kr == nil {
+				return fmt.Errorf("%w: table %d is encrypted and the DB has no key registry", ErrEncryptionKey, id)
+			}
+			if dk, err = kr.DataKey(tm.KeyID); err != nil || dk == nil {
+				return fmt.Errorf("%w: table %d is encrypted with data key %d, which the key registry does not hold", ErrEncryptionKey, id, tm.KeyID)
+			}
+			if cache == nil {
+				// Badger reads the index of an encrypted table through
+				// its index cache.
+				if cache, err = ristretto.NewCache(&ristretto.Config[uint64, *fb.TableIndex]{
+					NumCounters: 1000, MaxCost: 16 << 20, BufferItems: 64}); err != nil {
+					return err
+				}
+			}
+		}
+		if err := checkTable(table.NewFilename(id, dir), o, tm, dk, cache); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// ErrEncryptionKey is matched by Check's error when the DB's key registry
+// does not match the encryption key given: a wrong key, none for an
+// encrypted DB, or one for a DB that is not encrypted.
+var ErrEncryptionKey = errors.New("badgerfmt: wrong or missing encryption key")
 
 // checkTable opens the table file at path the way Badger opens it, before
 // Badger does, and verifies the checksum of every block; it returns an
@@ -111,7 +161,7 @@ func Check(dir string, o badger.Options, clean bool) error {
 // block that fails its checksum makes Badger's table iterator invalid
 // without an error, so a read would find no value for a key that has one
 // (table/iterator.go:256 seekFrom keeps the error to itself).
-func checkTable(path string, o badger.Options, tm badger.TableManifest) (err error) {
+func checkTable(path string, o badger.Options, tm badger.TableManifest, dk *pb.DataKey, cache *ristretto.Cache[uint64, *fb.TableIndex]) (err error) {
 	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return damaged("table %s: %v", filepath.Base(path), err)
@@ -126,9 +176,10 @@ func checkTable(path string, o badger.Options, tm badger.TableManifest) (err err
 	// and, with OnTableRead, every block's (table/table.go:301-306). Like
 	// Badger, it reads the table with the compression the MANIFEST records
 	// for it, not the DB's current setting (levels.go:130-133). A table
-	// encrypted with a data key (tm.KeyID) does not open without Badger's
-	// key registry: Check does not support encrypted DBs.
-	topts := table.Options{ChkMode: options.OnTableRead, Compression: tm.Compression, BlockSize: o.BlockSize}
+	// encrypted with a data key (tm.KeyID) is read with that key, from the
+	// key registry, as Badger does (levels.go:120-128).
+	topts := table.Options{ChkMode: options.OnTableRead, Compression: tm.Compression, BlockSize: o.BlockSize,
+		DataKey: dk, IndexCache: cache}
 	if _, err := table.OpenTable(mf, topts); err != nil {
 		return damaged("table %s: %v", filepath.Base(path), err)
 	}

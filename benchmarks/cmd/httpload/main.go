@@ -111,6 +111,7 @@ type config struct {
 // cellResult is one measurement of one cell.
 type cellResult struct {
 	spec          cellSpec
+	run           int // the interleaved run it belongs to, from 1; 0 for a rerun
 	seconds       float64
 	ops           uint64
 	failures      uint64
@@ -242,7 +243,7 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 		spec    *bareSpec // vkv's GET answer, for the bare server
 		n       int
 	)
-	measure := func(label string, c cellSpec) {
+	measure := func(label string, runNo int, c cellSpec) {
 		n++
 		if c.kind == kindBare && spec == nil {
 			errs = append(errs, errors.New("get on bare: no answer of vkv's to copy"))
@@ -272,13 +273,14 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 			fmt.Fprintf(log, "httpload: %v\n", err)
 			errs = append(errs, err)
 		}
+		res.run = runNo
 		results = append(results, res)
 	}
 	selected := func(c cellSpec) bool { return cfg.workloads[c.workload] && cfg.servers[c.kind] }
 	for runNo := 1; runNo <= cfg.count; runNo++ {
 		for _, c := range cells {
 			if selected(c) {
-				measure(fmt.Sprintf("run %d/%d", runNo, cfg.count), c)
+				measure(fmt.Sprintf("run %d/%d", runNo, cfg.count), runNo, c)
 			}
 		}
 	}
@@ -287,7 +289,7 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 	for extra := 1; extra <= cfg.reruns && len(errs) == 0; extra++ {
 		for _, c := range cells {
 			if selected(c) && len(quiet(results, c)) < cfg.count {
-				measure(fmt.Sprintf("rerun %d/%d of a noisy cell", extra, cfg.reruns), c)
+				measure(fmt.Sprintf("rerun %d/%d of a noisy cell", extra, cfg.reruns), 0, c)
 			}
 		}
 	}
@@ -659,15 +661,39 @@ func printTable(w io.Writer, cfg config, results []cellResult) {
 			continue
 		}
 		if !header {
-			fmt.Fprintln(w, "| ratio (medians) | measured | target |")
-			fmt.Fprintln(w, "| --- | ---: | --- |")
+			fmt.Fprintln(w, "| ratio | of the medians | per run (median; each run) | target |")
+			fmt.Fprintln(w, "| --- | ---: | ---: | --- |")
 			header = true
 		}
 		x := n / d
 		if r.inverse {
 			x = d / n
 		}
-		fmt.Fprintf(w, "| %s | %.2fx | %s |\n", r.what, x, r.target)
+		// The ratio within each interleaved run (cells measured minutes
+		// apart at most), quiet or not: on a busy machine the medians
+		// above may compare quiet runs of one cell with noisy runs of the
+		// other.
+		var per []float64
+		for _, a := range results {
+			for _, b := range results {
+				if a.run > 0 && a.run == b.run && a.spec == r.num && b.spec == r.den && a.ops > 0 && b.ops > 0 {
+					if y := r.f(a) / r.f(b); r.inverse {
+						per = append(per, 1/y)
+					} else {
+						per = append(per, y)
+					}
+				}
+			}
+		}
+		perRun := ""
+		if len(per) > 0 {
+			each := make([]string, len(per))
+			for i, y := range per {
+				each[i] = fmt.Sprintf("%.2f", y)
+			}
+			perRun = fmt.Sprintf("%.2fx (%s)", median(per), strings.Join(each, ", "))
+		}
+		fmt.Fprintf(w, "| %s | %.2fx | %s | %s |\n", r.what, x, perRun, r.target)
 	}
 }
 

@@ -216,8 +216,8 @@ func printTables(w io.Writer, cfg config, r *result) {
 	if !cfg.sync {
 		durable = "--unsafe-no-fsync: no row durable"
 	}
-	fmt.Fprintln(w, "| workload | durable | raw clientv3 time/op | etcdkv time/op | etcdkv / raw (median of pairs) | pairs: min–max | quiet pairs / pairs | target ≤ 1.2x |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(w, "| workload | durable | raw clientv3 time/op | etcdkv time/op | etcdkv / raw (median of pairs) | pairs: min–max | quiet pairs / pairs | target ≤ 1.2x | process CPU/op, etcdkv / raw (median of pairs) |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
 	for _, wl := range workloads {
 		raw, kv := r.side(wl.id, sideRaw), r.side(wl.id, sideKV)
 		if len(raw) == 0 && len(kv) == 0 {
@@ -225,26 +225,27 @@ func printTables(w io.Writer, cfg config, r *result) {
 		}
 		// The ratio of each alternation, from the quiet ones where there
 		// are any: other processes used under noisyCores during both cells.
-		var all, ratios []float64
+		var all, ratios, allCPU, cpus []float64
 		for round, a := range raw {
 			if b, ok := kv[round]; ok {
-				x := b.nsPerOp() / a.nsPerOp()
-				all = append(all, x)
+				x, y := b.nsPerOp()/a.nsPerOp(), b.cpuPerOp()/a.cpuPerOp()
+				all, allCPU = append(all, x), append(allCPU, y)
 				if a.others <= noisyCores && b.others <= noisyCores {
-					ratios = append(ratios, x)
+					ratios, cpus = append(ratios, x), append(cpus, y)
 				}
 			}
 		}
 		quiet := len(ratios)
 		if quiet == 0 {
-			ratios = all
+			ratios, cpus = all, allCPU
 		}
 		d := "read"
 		if wl.write {
 			d = map[bool]string{true: "yes", false: "no"}[cfg.sync]
 		}
-		ratio, spread, verdict := "–", "–", "–"
+		ratio, spread, verdict, cpu := "–", "–", "–", "–"
 		if len(ratios) > 0 {
+			cpu = fmt.Sprintf("%.2fx", median(cpus))
 			m := median(ratios)
 			ratio = fmt.Sprintf("%.2fx", m)
 			spread = fmt.Sprintf("%.2f–%.2fx", slices.Min(ratios), slices.Max(ratios))
@@ -253,8 +254,8 @@ func printTables(w io.Writer, cfg config, r *result) {
 				verdict = "**missed**"
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d / %d | %s |\n", wl.title, d,
-			fmtNs(medianOf(raw, cell.nsPerOp)), fmtNs(medianOf(kv, cell.nsPerOp)), ratio, spread, quiet, len(all), verdict)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d / %d | %s | %s |\n", wl.title, d,
+			fmtNs(medianOf(raw, cell.nsPerOp)), fmtNs(medianOf(kv, cell.nsPerOp)), ratio, spread, quiet, len(all), verdict, cpu)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| workload | side | ops/s | p50 | p99 | process CPU/op | allocs/op | other processes (cores, most) |")

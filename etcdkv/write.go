@@ -2,10 +2,12 @@ package etcdkv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/vkvstore/vkv"
@@ -333,10 +335,18 @@ type snapshot struct {
 func (sn *snapshot) Get(key string) (vkv.Entry, error) {
 	var opts []clientv3.OpOption
 	if sn.rev != 0 {
-		opts = append(opts, clientv3.WithRev(sn.rev))
+		// The revision is pinned: the member the client talks to can
+		// answer from its own store without a read-index round through
+		// Raft (a serializable read at a fixed revision sees the same
+		// data everywhere); one that has not applied it yet answers
+		// ErrFutureRev, and the read goes through the leader instead.
+		opts = append(opts, clientv3.WithRev(sn.rev), clientv3.WithSerializable())
 	}
 	rctx, cancel := sn.kv.bound(sn.ctx)
 	resp, err := sn.kv.cli.Get(rctx, sn.kv.recordKey(key), opts...)
+	if err != nil && sn.rev != 0 && errors.Is(rpctypes.Error(err), rpctypes.ErrFutureRev) {
+		resp, err = sn.kv.cli.Get(rctx, sn.kv.recordKey(key), clientv3.WithRev(sn.rev))
+	}
 	cancel()
 	if err != nil {
 		return vkv.Entry{}, sn.kv.readErr(sn.ctx, key, vkv.Version(sn.rev), err)

@@ -58,11 +58,12 @@ func measure(b *bench, cfg config, wl workload, side string, round int) cell {
 		f = wl.kv
 	}
 	var (
-		phase atomic.Int32
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		hists = make([]latency.Hist, wl.goroutines)
-		ops   = make([]uint64, wl.goroutines)
+		phase   atomic.Int32
+		started atomic.Int64 // calls started while measuring
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		hists   = make([]latency.Hist, wl.goroutines)
+		ops     = make([]uint64, wl.goroutines)
 	)
 	for g := range wl.goroutines {
 		w := &worker{b: b, g: g, of: wl.goroutines, hot: wl.hot, rng: rand.New(rand.NewPCG(uint64(round), uint64(g)))}
@@ -71,6 +72,9 @@ func measure(b *bench, cfg config, wl workload, side string, round int) cell {
 				ph := phase.Load()
 				if ph == phaseStop {
 					return
+				}
+				if ph == phaseMeasure {
+					started.Add(1)
 				}
 				start := time.Now()
 				if err := f(w); err != nil {
@@ -109,6 +113,12 @@ func measure(b *bench, cfg config, wl workload, side string, round int) cell {
 	t0 := time.Now()
 	phase.CompareAndSwap(phaseWarmup, phaseMeasure)
 	time.Sleep(cfg.duration)
+	// A cell shorter than one call (a short test cell on a stalled disk)
+	// would measure nothing: go on until a call has started, for up to a
+	// minute.
+	for deadline := time.Now().Add(time.Minute); started.Load() == 0 && phase.Load() == phaseMeasure && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	phase.Store(phaseStop)
 	c.seconds = time.Since(t0).Seconds()
 	bs := sampleCPU()

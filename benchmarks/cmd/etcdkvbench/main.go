@@ -42,6 +42,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vkvstore/vkv/benchmarks/internal/units"
 	"io"
 	"os"
 	"slices"
@@ -160,7 +161,7 @@ func run(cfg config, log io.Writer) (*result, error) {
 					continue
 				}
 				fmt.Fprintf(log, "etcdkvbench: %-9s %-6s round %d: %s/op  p50 %s  p99 %s  CPU %s/op  %.0f allocs/op  others %.2f cores\n",
-					wl.id, side, round, fmtNs(c.nsPerOp()), fmtNs(c.p50), fmtNs(c.p99), fmtNs(c.cpuPerOp()), c.allocsPerOp(), c.others)
+					wl.id, side, round, units.Nanos(c.nsPerOp()), units.Nanos(c.p50), units.Nanos(c.p99), units.Nanos(c.cpuPerOp()), c.allocsPerOp(), c.others)
 			}
 		}
 		if len(errs) > 0 {
@@ -255,7 +256,7 @@ func printTables(w io.Writer, cfg config, r *result) {
 			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d / %d | %s | %s |\n", wl.title, d,
-			fmtNs(medianOf(raw, cell.nsPerOp)), fmtNs(medianOf(kv, cell.nsPerOp)), ratio, spread, quiet, len(all), verdict, cpu)
+			units.Nanos(medianOf(raw, cell.nsPerOp)), units.Nanos(medianOf(kv, cell.nsPerOp)), ratio, spread, quiet, len(all), verdict, cpu)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| workload | side | ops/s | p50 | p99 | process CPU/op | allocs/op | other processes (cores, most) |")
@@ -268,10 +269,10 @@ func printTables(w io.Writer, cfg config, r *result) {
 			}
 			title := map[string]string{sideRaw: "raw clientv3", sideKV: "etcdkv"}[side]
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.0f | %.2f |\n", wl.id, title,
-				fmtRate(medianOf(cs, func(c cell) float64 { return 1e9 / c.nsPerOp() })),
-				fmtNs(medianOf(cs, func(c cell) float64 { return c.p50 })),
-				fmtNs(medianOf(cs, func(c cell) float64 { return c.p99 })),
-				fmtNs(medianOf(cs, cell.cpuPerOp)), medianOf(cs, cell.allocsPerOp),
+				units.Rate(medianOf(cs, func(c cell) float64 { return 1e9 / c.nsPerOp() })),
+				units.Nanos(medianOf(cs, func(c cell) float64 { return c.p50 })),
+				units.Nanos(medianOf(cs, func(c cell) float64 { return c.p99 })),
+				units.Nanos(medianOf(cs, cell.cpuPerOp)), medianOf(cs, cell.allocsPerOp),
 				slices.Max(mapSlice(cs, func(c cell) float64 { return c.others })))
 		}
 	}
@@ -291,31 +292,7 @@ func fsyncNote(rate float64) string {
 	if rate == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", %s 4 KiB write+fsync/s (one at a time) before the run", fmtRate(rate))
-}
-
-func fmtRate(x float64) string {
-	switch {
-	case x >= 1e6:
-		return fmt.Sprintf("%.2fM", x/1e6)
-	case x >= 1e4:
-		return fmt.Sprintf("%.1fk", x/1e3)
-	case x >= 1e3:
-		return fmt.Sprintf("%.2fk", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
-}
-
-func fmtNs(ns float64) string {
-	switch {
-	case ns >= 1e9:
-		return fmt.Sprintf("%.2f s", ns/1e9)
-	case ns >= 1e6:
-		return fmt.Sprintf("%.2f ms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.1f µs", ns/1e3)
-	}
-	return fmt.Sprintf("%.0f ns", ns)
+	return fmt.Sprintf(", %s 4 KiB write+fsync/s (one at a time) before the run", units.Rate(rate))
 }
 
 func fatalf(format string, args ...any) {

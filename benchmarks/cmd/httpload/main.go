@@ -52,6 +52,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vkvstore/vkv/benchmarks/internal/units"
 	"io"
 	"net/http"
 	"os"
@@ -266,8 +267,8 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 			noisy = " NOISY"
 		}
 		fmt.Fprintf(log, "httpload: %s: %-10s %-9s %8.0f ops/s  p50 %s  p99 %s  server CPU/op %s  others %.2f cores%s\n",
-			label, c.workload, c.kind, res.opsPerSec(), fmtNs(res.p50), fmtNs(res.p99),
-			fmtNs(res.serverCPUPerOp()), res.others, noisy)
+			label, c.workload, c.kind, res.opsPerSec(), units.Nanos(res.p50), units.Nanos(res.p99),
+			units.Nanos(res.serverCPUPerOp()), res.others, noisy)
 		if res.failures > 0 {
 			err := fmt.Errorf("%s: %s on %s: %d wrong answers; the first: %s", label, c.workload, c.kind, res.failures, res.firstErr)
 			fmt.Fprintf(log, "httpload: %v\n", err)
@@ -601,19 +602,19 @@ func printTable(w io.Writer, cfg config, results []cellResult) {
 			continue
 		}
 		fig := func(f func(cellResult) float64) float64 { v, _ := figure(results, c, f); return v }
-		ops := fmtRate(fig(cellResult.opsPerSec))
+		ops := units.Rate(fig(cellResult.opsPerSec))
 		if failures > 0 {
 			ops += fmt.Sprintf(" (%d FAILED)", failures)
 		}
-		serverCPU := fmtNs(fig(cellResult.serverCPUPerOp))
+		serverCPU := units.Nanos(fig(cellResult.serverCPUPerOp))
 		if replicasOf(c.kind) > 0 {
-			serverCPU += " (etcd " + fmtNs(fig(cellResult.etcdCPUPerOp)) + ")"
+			serverCPU += " (etcd " + units.Nanos(fig(cellResult.etcdCPUPerOp)) + ")"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %d / %d | %.2f |\n",
 			workloadTitles[c.workload], serverTitles[c.kind], ops,
-			fmtNs(fig(func(r cellResult) float64 { return r.p50 })),
-			fmtNs(fig(func(r cellResult) float64 { return r.p99 })),
-			serverCPU, fmtNs(fig(cellResult.clientCPUPerOp)),
+			units.Nanos(fig(func(r cellResult) float64 { return r.p50 })),
+			units.Nanos(fig(func(r cellResult) float64 { return r.p99 })),
+			serverCPU, units.Nanos(fig(cellResult.clientCPUPerOp)),
 			len(kept(results, c)), runs, fig(func(r cellResult) float64 { return r.others }))
 	}
 	keys := fmt.Sprintf("%d keys of 16 bytes preloaded, each request on one at random (connection i on keys j with j %% %d == i)", cfg.keys, cfg.conns)
@@ -701,31 +702,7 @@ func fsyncNote(rate float64) string {
 	if rate == 0 {
 		return ""
 	}
-	return fmt.Sprintf(", %s 4 KiB write+fsync/s (one at a time) before the runs", fmtRate(rate))
-}
-
-func fmtRate(x float64) string {
-	switch {
-	case x >= 1e6:
-		return fmt.Sprintf("%.2fM", x/1e6)
-	case x >= 1e4:
-		return fmt.Sprintf("%.1fk", x/1e3)
-	case x >= 1e3:
-		return fmt.Sprintf("%.2fk", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
-}
-
-func fmtNs(ns float64) string {
-	switch {
-	case ns >= 1e9:
-		return fmt.Sprintf("%.2f s", ns/1e9)
-	case ns >= 1e6:
-		return fmt.Sprintf("%.2f ms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.1f µs", ns/1e3)
-	}
-	return fmt.Sprintf("%.0f ns", ns)
+	return fmt.Sprintf(", %s 4 KiB write+fsync/s (one at a time) before the runs", units.Rate(rate))
 }
 
 func fatalf(format string, args ...any) {

@@ -37,6 +37,7 @@ type Client struct {
 	current   atomic.Int32
 	hc        *http.Client
 	transport *http.Transport // ours, closed by Close; nil with WithHTTPClient
+	tlsConfig *tls.Config     // from WithTLSConfig, for probeTLS; nil if none
 	token     string
 	attempts  int
 	closed    atomic.Bool
@@ -356,6 +357,14 @@ func (c *Client) send(ctx context.Context, cl call, idx int) (resp *http.Respons
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, false, ctxErr
 		}
+		if !tlsProblem(err) && strings.HasPrefix(base, "https://") && !notSent(err) {
+			// HTTP/2 may report a refused client certificate only as a
+			// connection it could not establish; ask the server again
+			// over a bare TLS connection to learn the real reason.
+			if perr := c.probeTLS(ctx, base); perr != nil {
+				err = perr
+			}
+		}
 		if tlsProblem(err) {
 			// A certificate or handshake problem is the configuration's,
 			// not a server down: say it as it is, and do not move on.
@@ -383,9 +392,58 @@ func tlsProblem(err error) bool {
 		ci x509.CertificateInvalidError
 		ra tls.RecordHeaderError
 		ae tls.AlertError
+		op *net.OpError
 	)
 	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) ||
-		errors.As(err, &ra) || errors.As(err, &ae)
+		errors.As(err, &ra) || errors.As(err, &ae) ||
+		// An alert the server sent (crypto/tls: conn.go, readRecordOrCCS).
+		errors.As(err, &op) && op.Op == "remote error"
+}
+
+// probeTimeout bounds how long probeTLS waits for a server to refuse the
+// client after the handshake.
+const probeTimeout = 500 * time.Millisecond
+
+// probeTLS opens a bare TLS connection to base with the client's TLS
+// configuration and returns the TLS error it meets, or nil if there is
+// none. With TLS 1.3 a server checks the client's certificate after the
+// client has finished its side of the handshake, so a refusal arrives as an
+// alert on the first read; the HTTP/2 transport reports that only as "client
+// conn could not be established".
+func (c *Client) probeTLS(ctx context.Context, base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "443")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if tr, ok := c.hc.Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		cfg = tr.TLSClientConfig.Clone()
+	}
+	if c.tlsConfig != nil {
+		cfg = c.tlsConfig.Clone()
+	}
+	cfg.ServerName = u.Hostname()
+	cfg.NextProtos = nil
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", host)
+	if err != nil {
+		if tlsProblem(err) {
+			return err
+		}
+		return nil
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(probeTimeout))
+	var b [1]byte
+	if _, err := conn.Read(b[:]); err != nil && tlsProblem(err) {
+		return err
+	}
+	return nil
 }
 
 // notSent reports whether err says the request never reached a server:

@@ -12,10 +12,17 @@ import (
 // https:// endpoints: the CAs to verify the server with (RootCAs; nil: the
 // system's) and a client certificate for a server that asks for one
 // (mutual TLS, vkv serve -tls-client-ca). With WithHTTPClient, set TLS on
-// that client's transport instead; WithTLSConfig does not reach it.
+// that client's transport as well: WithTLSConfig does not reach it, and
+// only tells the Client which configuration to open a diagnostic
+// connection with when a request fails for a reason the transport does not
+// say (a client certificate refused after an HTTP/2 handshake).
 func WithTLSConfig(cfg *tls.Config) Option {
 	return func(c *Client) {
-		if cfg != nil && c.transport != nil {
+		if cfg == nil {
+			return
+		}
+		c.tlsConfig = cfg.Clone()
+		if c.transport != nil {
 			c.transport.TLSClientConfig = cfg.Clone()
 		}
 	}

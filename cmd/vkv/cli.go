@@ -324,7 +324,7 @@ func (cf *clientFlags) connect(ctx context.Context, fs *cmdFlags) (*session, err
 	hc := &http.Client{Transport: capture, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse // the API never redirects
 	}}
-	c, err := vkvclient.New(endpoint, vkvclient.WithToken(token), vkvclient.WithHTTPClient(hc))
+	c, err := vkvclient.New(endpoint, vkvclient.WithToken(token), vkvclient.WithHTTPClient(hc), vkvclient.WithTLSConfig(tlsCfg))
 	if err != nil {
 		return nil, fs.usageError("%v", err)
 	}

@@ -40,6 +40,10 @@ type Principal struct {
 // Name returns the principal's name.
 func (p *Principal) Name() string { return p.name }
 
+// CertCN returns the Common Name of the client certificate that identifies
+// the principal, or "" if a token does.
+func (p *Principal) CertCN() string { return p.certCN }
+
 // Grants returns a copy of the principal's grants.
 func (p *Principal) Grants() []Grant { return append([]Grant(nil), p.grants...) }
 

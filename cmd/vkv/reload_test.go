@@ -156,3 +156,67 @@ func TestServeReload(t *testing.T) {
 func clientCertOf(t *testing.T, ca *testcert.CA) tls.Certificate {
 	return ca.Client(t, "client of "+ca.Cert.Subject.CommonName, time.Time{}, time.Time{}).TLS(t)
 }
+
+// TestServeReloadTokenFile rotates the token of -token-file with SIGHUP:
+// the old token gets 401 at once, the new one is served, and an empty token
+// file keeps the new token in force with the file named in the log. It also
+// checks the start warning of an auth file whose certCN principals cannot
+// sign in without -tls-client-ca.
+func TestServeReloadTokenFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "vkv")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tokenFile := filepath.Join(tmp, "token")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(tokenFile, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("old-token\n")
+	srv := start(t, bin, "-dir", filepath.Join(tmp, "data"), "-nosync", "-token-file", tokenFile)
+	hup := func(wantLog string) {
+		t.Helper()
+		n := strings.Count(srv.logs.String(), wantLog)
+		if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(srv.logs.String(), wantLog) <= n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log 10s after SIGHUP:\n%s", wantLog, srv.logs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	as := func(token string) *client { return &client{t: t, hc: http.DefaultClient, base: srv.base, token: token} }
+
+	as("old-token").want(201, "PUT", "/v1/kv/k", "1")
+	as("new-token").want(401, "GET", "/v1/kv/k", "")
+
+	write("new-token\n")
+	hup("reloaded the token file")
+	as("old-token").want(401, "GET", "/v1/kv/k", "")
+	as("new-token").want(200, "GET", "/v1/kv/k", "")
+
+	write("  \n")
+	hup("reload failed; the previous token stays in force")
+	if !strings.Contains(srv.logs.String(), tokenFile+" is empty") {
+		t.Errorf("the log does not name the empty token file:\n%s", srv.logs)
+	}
+	as("new-token").want(200, "GET", "/v1/kv/k", "")
+	as("").want(401, "GET", "/v1/kv/k", "")
+
+	// An auth file with a certCN principal, served without -tls-client-ca.
+	auth := writeAuthFile(t, tmp, "auth.json",
+		tokenEntry("ops", "ops-token", `{"prefix": "", "access": "write"}`),
+		`{"name": "svc-billing", "certCN": "svc-billing", "grants": [{"prefix": "billing/", "access": "write"}]}`)
+	srv2 := start(t, bin, "-dir", filepath.Join(tmp, "data2"), "-nosync", "-auth-file", auth)
+	if logs := srv2.logs.String(); !strings.Contains(logs, "cannot sign in; give -tls-client-ca") || !strings.Contains(logs, "principals=svc-billing") {
+		t.Errorf("no warning naming the certCN principal svc-billing:\n%s", logs)
+	}
+}

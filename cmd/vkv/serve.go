@@ -32,7 +32,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on")
 	dir := fs.String("dir", "./vkv-data", "`directory` of the store, created if missing")
-	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry: one principal with write on every key (default: no authentication)")
+	tokenFile := fs.String("token-file", "", "`file` holding the bearer token every /v1 request must carry: one principal with write on every key; reloaded on SIGHUP (default: no authentication)")
 	authFile := fs.String("auth-file", "", "JSON `file` of principals (token hashes or client certificate names) and their grants on key prefixes; reloaded on SIGHUP (see docs/security.md)")
 	encKeyFile := fs.String("encryption-key-file", "", "encrypt the store at rest with the AES key in this `file` (64, 48 or 32 hex digits: AES-256, -192 or -128; e.g. openssl rand -hex 32); the store must always be opened with it")
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
@@ -100,17 +100,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errUsage
 		}
 	}
-
-	var token string
 	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
+		// The token file is an auth file of one principal, so that it
+		// reloads on SIGHUP as an auth file does.
+		c, err := tokenFileConfig(*tokenFile)
 		if err != nil {
-			return fmt.Errorf("reading the token: %w", err)
+			return err
 		}
-		token = strings.TrimSpace(string(b))
-		if token == "" {
-			return fmt.Errorf("token file %s is empty", *tokenFile)
-		}
+		auth = authfile.New(c)
 	}
 
 	// Listen first: a port in use is found before the store is created or
@@ -158,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		store, stats = s, s
 	}
-	opts := []httpapi.Option{httpapi.WithToken(token), httpapi.WithLogger(logger)}
+	opts := []httpapi.Option{httpapi.WithLogger(logger)}
 	if auth != nil {
 		opts = append(opts, httpapi.WithAuthorizer(auth))
 	}
@@ -183,12 +180,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	authMode := "none"
 	switch {
+	case *tokenFile != "":
+		authMode = "token"
 	case auth != nil:
 		authMode = "auth-file"
-	case token != "":
-		authMode = "token"
 	}
 	warnExposed(logger, ln.Addr(), stls != nil, authMode != "none")
+	mtls := tf.clientCA != ""
+	if auth != nil {
+		warnCertPrincipals(logger, auth.Config(), mtls)
+	}
 	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
 		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", authMode, "metrics", *withMetrics)...)
 
@@ -206,7 +207,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for running := true; running; {
 		select {
 		case <-hup:
-			reload(logger, stls, auth)
+			reload(logger, stls, auth, *tokenFile)
+			if auth != nil {
+				warnCertPrincipals(logger, auth.Config(), mtls)
+			}
 		case err = <-serveErr:
 			// Serve failed before any signal.
 			running = false
@@ -239,10 +243,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // reload re-reads what SIGHUP reloads; what fails to load keeps its previous
 // configuration, and the error names the file and the problem.
-func reload(logger *slog.Logger, stls *serverTLS, auth *authfile.Authorizer) {
+func reload(logger *slog.Logger, stls *serverTLS, auth *authfile.Authorizer, tokenFile string) {
 	logger.Info("SIGHUP: reloading")
 	ok := true
-	if auth != nil {
+	if tokenFile != "" {
+		if c, err := tokenFileConfig(tokenFile); err != nil {
+			ok = false
+			logger.Error("reload failed; the previous token stays in force", "err", err)
+		} else {
+			auth.Set(c)
+			logger.Info("reloaded the token file")
+		}
+	} else if auth != nil {
 		if err := auth.Reload(); err != nil {
 			ok = false
 			logger.Error("reload failed; the previous auth file stays in force", "err", err)
@@ -261,6 +273,42 @@ func reload(logger *slog.Logger, stls *serverTLS, auth *authfile.Authorizer) {
 	if ok {
 		logger.Info("reload done")
 	}
+}
+
+// warnCertPrincipals warns of the principals of c identified by a client
+// certificate when the server does not ask for client certificates
+// (-tls-client-ca): they can never authenticate.
+func warnCertPrincipals(logger *slog.Logger, c *authfile.Config, mtls bool) {
+	if mtls {
+		return
+	}
+	var names []string
+	for _, p := range c.Principals() {
+		if p.CertCN() != "" {
+			names = append(names, p.Name())
+		}
+	}
+	if len(names) > 0 {
+		logger.Warn("the auth file has principals identified by a client certificate (certCN), but the server asks for none, so they cannot sign in; give -tls-client-ca FILE (with -tls-cert and -tls-key)", "principals", strings.Join(names, ","))
+	}
+}
+
+// tokenFileConfig reads the token file of -token-file and returns its auth
+// configuration: one principal, "token", with write on every key.
+func tokenFileConfig(path string) (*authfile.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the token: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return nil, fmt.Errorf("token file %s is empty: write a token in it (vkv token new makes one)", path)
+	}
+	entry, err := authfile.Entry("token", authfile.HashToken(token), []authfile.Grant{{Prefix: "", Access: httpapi.Write}})
+	if err != nil {
+		return nil, err
+	}
+	return authfile.Parse([]byte(`{"principals": [` + string(entry) + `]}`))
 }
 
 // warnExposed warns when the server listens beyond loopback without TLS or

@@ -27,7 +27,7 @@ func TestTiny(t *testing.T) {
 	}
 	defer killChildren()
 	cfg := config{duration: 200 * time.Millisecond, warmup: 50 * time.Millisecond, conns: 4, keys: 300, count: 1,
-		valueSize: 100, dir: t.TempDir(), workloads: set("get,cas-sync,cas-nosync"), servers: set("vkv,bare,vkv-serve,badger,etcd,vkv-etcd,vkv-etcd2")}
+		valueSize: 100, dir: t.TempDir(), workloads: set("get,cas-sync,cas-nosync"), servers: set("vkv,bare,vkv-serve,vkv-tls,badger,etcd,vkv-etcd,vkv-etcd2")}
 	var log bytes.Buffer
 	results, err := run(&cfg, &log)
 	t.Logf("\n%s", log.String())

@@ -83,9 +83,9 @@ type cellSpec struct {
 // cells in the order of the table. The bare GET cell needs vkv's answer,
 // which the vkv GET cell before it captures.
 var cells = []cellSpec{
-	{wlGet, kindVKV}, {wlGet, kindBare}, {wlGet, kindVKVServe},
+	{wlGet, kindVKV}, {wlGet, kindBare}, {wlGet, kindVKVServe}, {wlGet, kindVKVTLS},
 	{wlGet, kindEtcd}, {wlGet, kindEtcdKV}, {wlGet, kindEtcdKV2},
-	{wlCASSync, kindVKV}, {wlCASSync, kindVKVServe}, {wlCASSync, kindBadger}, {wlCASSync, kindEtcd},
+	{wlCASSync, kindVKV}, {wlCASSync, kindVKVServe}, {wlCASSync, kindVKVTLS}, {wlCASSync, kindBadger}, {wlCASSync, kindEtcd},
 	{wlCASSync, kindEtcdKV}, {wlCASSync, kindEtcdKV2},
 	{wlCASNoSync, kindVKV}, {wlCASNoSync, kindBadger}, {wlCASNoSync, kindEtcd},
 }
@@ -154,7 +154,7 @@ func main() {
 		count     = flag.Int("count", 1, "runs of every cell, interleaved; the table shows medians")
 		dir       = flag.String("dir", "", "directory for the servers' data, one fresh subdirectory per cell (default: a temporary directory, removed after)")
 		wls       = flag.String("workloads", "get,cas-sync,cas-nosync", "workloads to run, comma-separated")
-		servers   = flag.String("servers", "vkv,bare,vkv-serve,badger,etcd,vkv-etcd,vkv-etcd2", "servers to run, comma-separated (bare needs vkv's get cell)")
+		servers   = flag.String("servers", "vkv,bare,vkv-serve,vkv-tls,badger,etcd,vkv-etcd,vkv-etcd2", "servers to run, comma-separated (bare needs vkv's get cell)")
 		valueSize = flag.Int("value-size", 100, "bytes per value")
 		profDir   = flag.String("profile-dir", "", "write a CPU profile of every server child (its whole life) to this directory")
 		reruns    = flag.Int("reruns", 2, "extra runs of the cells that have fewer than -count quiet runs (other processes used more than 0.25 cores meanwhile)")
@@ -479,7 +479,7 @@ func runCell(exe, dir string, cfg config, c cellSpec, spec *bareSpec) (cellResul
 		}
 	}
 	t := &target{addrs: addrs, kind: c.kind, workload: c.workload, value: valueOf(cfg.valueSize),
-		versions: slices.Clone(ch.ready.Versions), conns: cfg.conns, hot: cfg.hot}
+		versions: slices.Clone(ch.ready.Versions), conns: cfg.conns, hot: cfg.hot, ca: ch.ready.CA}
 	lr, err := startLoad(t, cfg.conns)
 	if err != nil {
 		return res, captured, err
@@ -525,6 +525,7 @@ var serverTitles = map[string]string{
 	kindVKVServe: "vkv as vkv serve runs it (request log, metrics)",
 	kindBare:     "bare net/http handler, same answer",
 	kindBadger:   "minimal handler over raw Badger",
+	kindVKVTLS:   "vkv over TLS (HTTP/1.1 keep-alive, ECDSA P-256)",
 	kindEtcd:     "etcd JSON gateway (/v3/kv/txn, /v3/kv/range)",
 	kindEtcdKV:   "vkv serve -etcd, one replica, over one etcd member",
 	kindEtcdKV2:  "vkv serve -etcd, two replicas, over one etcd member",
@@ -637,6 +638,10 @@ func printTable(w io.Writer, cfg config, results []cellResult) {
 		{"vkv GET / bare GET, server CPU per GET", "<= 1.5x", cellSpec{wlGet, kindVKV}, cellSpec{wlGet, kindBare}, cellResult.serverCPUPerOp, false},
 		{"vkv as served / bare GET, time per op", "", cellSpec{wlGet, kindVKVServe}, cellSpec{wlGet, kindBare}, opsF, true},
 		{"vkv as served / bare GET, server CPU per GET", "", cellSpec{wlGet, kindVKVServe}, cellSpec{wlGet, kindBare}, cellResult.serverCPUPerOp, false},
+		{"vkv over TLS / plain, GET time per op", "", cellSpec{wlGet, kindVKVTLS}, cellSpec{wlGet, kindVKV}, opsF, true},
+		{"vkv over TLS / plain, server CPU per GET", "<= 1.3x", cellSpec{wlGet, kindVKVTLS}, cellSpec{wlGet, kindVKV}, cellResult.serverCPUPerOp, false},
+		{"vkv over TLS / plain, durable CAS time per op", "", cellSpec{wlCASSync, kindVKVTLS}, cellSpec{wlCASSync, kindVKV}, opsF, true},
+		{"vkv over TLS / plain, server CPU per durable CAS", "<= 1.3x", cellSpec{wlCASSync, kindVKVTLS}, cellSpec{wlCASSync, kindVKV}, cellResult.serverCPUPerOp, false},
 		{"vkv / etcd gateway, durable CAS ops/s", ">= 3x", cellSpec{wlCASSync, kindVKV}, cellSpec{wlCASSync, kindEtcd}, opsF, false},
 		{"vkv as served / etcd gateway, durable CAS ops/s", "", cellSpec{wlCASSync, kindVKVServe}, cellSpec{wlCASSync, kindEtcd}, opsF, false},
 		{"vkv / etcd gateway, no-fsync CAS ops/s", "> 1x", cellSpec{wlCASNoSync, kindVKV}, cellSpec{wlCASNoSync, kindEtcd}, opsF, false},

@@ -3,6 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -53,7 +60,11 @@ const (
 	// Prometheus metrics.
 	kindVKVServe = "vkv-serve"
 	kindBadger   = "badger" // a minimal CAS handler over raw Badger with vkv's Badger profile
-	kindEtcd     = "etcd"   // embedded etcd, reached through its JSON (grpc-gateway) API
+	// kindVKVTLS is kindVKV served over TLS (HTTP/1.1 keep-alive, a
+	// self-signed ECDSA P-256 certificate, Go's default suites), to set
+	// TLS's cost against plain HTTP.
+	kindVKVTLS = "vkv-tls"
+	kindEtcd   = "etcd" // embedded etcd, reached through its JSON (grpc-gateway) API
 	// kindEtcdKV is vkv serve -etcd (the real binary) over one embedded
 	// etcd member; kindEtcdKV2 is two such replicas over one member.
 	kindEtcdKV  = "vkv-etcd"
@@ -85,6 +96,7 @@ func replicasOf(kind string) int {
 type readyLine struct {
 	Addr     string   `json:"addr"`
 	Versions []uint64 `json:"versions"`
+	CA       []byte   `json:"ca,omitempty"` // TLS: the server's self-signed certificate (DER)
 }
 
 // bareSpec is the answer the bare handler gives to every request: a copy of
@@ -145,6 +157,7 @@ func serveMain(args []string) int {
 type server struct {
 	addr     string
 	versions []uint64
+	ca       []byte       // TLS: the certificate to trust (DER); nil for plain HTTP
 	stop     func() error // ends serving and closes the store
 }
 
@@ -159,9 +172,9 @@ func serve(kind, dir string, sync bool, nkeys int, value []byte, bare string) er
 		if err := json.Unmarshal([]byte(bare), &spec); err != nil {
 			return fmt.Errorf("-bare: %w", err)
 		}
-		s, err = startHTTP(bareHandler(spec), nil, make([]uint64, nkeys))
-	case kindVKV, kindVKVServe:
-		s, err = startVKV(dir, sync, nkeys, value, kind == kindVKVServe)
+		s, err = startHTTP(bareHandler(spec), nil, make([]uint64, nkeys), nil)
+	case kindVKV, kindVKVServe, kindVKVTLS:
+		s, err = startVKV(dir, sync, nkeys, value, kind == kindVKVServe, kind == kindVKVTLS)
 	case kindBadger:
 		s, err = startBadger(dir, sync, nkeys, value)
 	case kindEtcd:
@@ -174,7 +187,7 @@ func serve(kind, dir string, sync bool, nkeys int, value []byte, bare string) er
 	if err != nil {
 		return err
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(readyLine{Addr: s.addr, Versions: s.versions}); err != nil {
+	if err := json.NewEncoder(os.Stdout).Encode(readyLine{Addr: s.addr, Versions: s.versions, CA: s.ca}); err != nil {
 		s.stop()
 		return err
 	}
@@ -190,8 +203,8 @@ func serve(kind, dir string, sync bool, nkeys int, value []byte, bare string) er
 
 // startHTTP serves h on a free loopback port with the *http.Server settings
 // of vkv serve (httpapi.NewServer), so that only the handlers differ; closer
-// runs after the server has stopped.
-func startHTTP(h http.Handler, closer func() error, versions []uint64) (*server, error) {
+// runs after the server has stopped. With cert, it serves TLS with it.
+func startHTTP(h http.Handler, closer func() error, versions []uint64, cert *tls.Certificate) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		if closer != nil {
@@ -201,7 +214,16 @@ func startHTTP(h http.Handler, closer func() error, versions []uint64) (*server,
 	}
 	srv := httpapi.NewServer(h, nil)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	var ca []byte
+	if cert != nil {
+		// As vkv serve -tls-cert configures it (cmd/vkv/tls.go): TLS 1.2
+		// at least, Go's default suites, h2 and HTTP/1.1 by ALPN.
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+		ca = cert.Certificate[0]
+		go func() { done <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { done <- srv.Serve(ln) }()
+	}
 	stop := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -216,7 +238,29 @@ func startHTTP(h http.Handler, closer func() error, versions []uint64) (*server,
 		}
 		return err
 	}
-	return &server{addr: ln.Addr().String(), versions: versions, stop: stop}, nil
+	return &server{addr: ln.Addr().String(), versions: versions, ca: ca, stop: stop}, nil
+}
+
+// selfSigned returns a self-signed ECDSA P-256 certificate for 127.0.0.1.
+func selfSigned() (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "httpload"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // bareHandler answers every request with spec: the same status, headers and
@@ -241,7 +285,7 @@ func bareHandler(spec bareSpec) http.Handler {
 // of cmd/vkv): a text request log at level Info, written to a file in dir,
 // and the metrics package's handler over a registry with the Go and process
 // collectors.
-func startVKV(dir string, sync bool, nkeys int, value []byte, asServed bool) (*server, error) {
+func startVKV(dir string, sync bool, nkeys int, value []byte, asServed, withTLS bool) (*server, error) {
 	st, err := vkv.Open(dir, &vkv.Options{NoSync: !sync})
 	if err != nil {
 		return nil, err
@@ -270,7 +314,14 @@ func startVKV(dir string, sync bool, nkeys int, value []byte, asServed bool) (*s
 		}
 		opts = append(opts, httpapi.WithLogger(logger), httpapi.WithMetrics(m))
 	}
-	return startHTTP(httpapi.New(st, opts...), closer, versions)
+	var cert *tls.Certificate
+	if withTLS {
+		if cert, err = selfSigned(); err != nil {
+			closer()
+			return nil, err
+		}
+	}
+	return startHTTP(httpapi.New(st, opts...), closer, versions, cert)
 }
 
 // preloadKV writes keys 0 to nkeys-1 through kv in transactions of batch
@@ -346,7 +397,7 @@ func startBadger(dir string, sync bool, nkeys int, value []byte) (*server, error
 			return nil, err
 		}
 	}
-	return startHTTP(badgerHandler(db), db.Close, versions)
+	return startHTTP(badgerHandler(db), db.Close, versions, nil)
 }
 
 var errMismatch = errors.New("version mismatch")

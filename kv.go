@@ -168,7 +168,8 @@ type WriteOption func(*WriteOptions)
 // nanoseconds since 1970, which end in 2262.
 const MaxTTL = 100 * 365 * 24 * time.Hour
 
-// WithTTL makes a write expire after d. An expired key is invisible to reads
+// WithTTL makes a write expire after d, counted from the moment the write
+// commits (between the call and its return). An expired key is invisible to reads
 // and conditions at once, and is later deleted by a real delete with its own
 // version, recorded in history. d must be between 0 and MaxTTL; 0 means no
 // expiry.

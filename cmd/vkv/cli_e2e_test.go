@@ -73,10 +73,7 @@ func TestCLIBinary(t *testing.T) {
 	}
 	ctx := t.Context()
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vkv")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vkvBinary(t)
 	tokenFile := filepath.Join(tmp, "token")
 	if err := os.WriteFile(tokenFile, []byte("bin-token\n"), 0o600); err != nil {
 		t.Fatal(err)

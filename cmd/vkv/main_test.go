@@ -38,6 +38,9 @@ type leakCheck struct{ m *testing.M }
 // Run runs the tests and checks for leaks as goleak.VerifyTestMain does.
 func (l leakCheck) Run() int {
 	code := l.m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
@@ -45,6 +48,34 @@ func (l leakCheck) Run() int {
 		}
 	}
 	return code
+}
+
+// The vkv binary the end-to-end tests run, built once per test binary by
+// vkvBinary into binDir (removed after the tests).
+var (
+	binOnce  sync.Once
+	binDir   string
+	binPath  string
+	binError error
+)
+
+// vkvBinary returns the path of a vkv binary built from this package, built
+// on the first call.
+func vkvBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binError = os.MkdirTemp("", "vkv-test-bin-"); binError != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "vkv")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binError = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binError != nil {
+		t.Fatal(binError)
+	}
+	return binPath
 }
 
 // TestHelp checks the subcommand dispatch without starting a server.
@@ -230,11 +261,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vkv")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vkvBinary(t)
 	dir := filepath.Join(tmp, "data")
 	tokenFile := filepath.Join(tmp, "token")
 	if err := os.WriteFile(tokenFile, []byte("e2e-token\n"), 0o600); err != nil {

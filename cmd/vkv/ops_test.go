@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,10 +27,7 @@ func TestServeOps(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vkv")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vkvBinary(t)
 	tokenFile := filepath.Join(tmp, "token")
 	if err := os.WriteFile(tokenFile, []byte("ops-token\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,10 +26,7 @@ func TestServeReload(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vkv")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vkvBinary(t)
 	ca := testcert.NewCA(t, "server CA")
 	clientCA1, clientCA2 := testcert.NewCA(t, "client CA 1"), testcert.NewCA(t, "client CA 2")
 	certA := ca.Server(t, "server A")
@@ -167,10 +163,7 @@ func TestServeReloadTokenFile(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vkv")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vkvBinary(t)
 	tokenFile := filepath.Join(tmp, "token")
 	write := func(s string) {
 		t.Helper()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,10 +25,7 @@ func TestServeWatchRestart(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vkv")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vkvBinary(t)
 	dir := filepath.Join(tmp, "data")
 	srv := start(t, bin, "-dir", dir, "-nosync")
 	addr := strings.TrimPrefix(srv.base, "http://")

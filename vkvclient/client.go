@@ -463,12 +463,25 @@ func (c *Client) transportError(cl call, base string, err error) error {
 	}
 	switch {
 	case notSent(err):
-		return fmt.Errorf("vkvclient: %w: cannot connect to %s (%v): is vkv serve running there? Start it with \"vkv serve\", or point -endpoint (VKV_ENDPOINT) at a running server", vkv.ErrUnavailable, base, err)
+		return &noAnswerError{vkv.ErrUnavailable, err, fmt.Sprintf("vkvclient: backend unavailable: cannot connect to %s (%v): is vkv serve running there? Start it with \"vkv serve\", or point -endpoint (VKV_ENDPOINT) at a running server", base, err)}
 	case cl.method != http.MethodGet && cl.method != http.MethodHead:
-		return fmt.Errorf("vkvclient: %s %s%s: %w: the connection broke after the request was sent (%v), so it may or may not have been applied; read the keys to find out", cl.method, base, cl.path, vkv.ErrOutcomeUnknown, err)
+		return &noAnswerError{vkv.ErrOutcomeUnknown, err, fmt.Sprintf("vkvclient: %s %s%s: write outcome unknown: the connection broke after the request was sent (%v), so it may or may not have been applied; read the keys to find out", cl.method, base, cl.path, err)}
 	}
-	return fmt.Errorf("vkvclient: %s %s%s: %w: %v", cl.method, base, cl.path, vkv.ErrUnavailable, err)
+	return &noAnswerError{vkv.ErrUnavailable, err, fmt.Sprintf("vkvclient: %s %s%s: backend unavailable: %v", cl.method, base, cl.path, err)}
 }
+
+// noAnswerError is the error of a request that got no answer. Its message
+// is the client's own (without the sentinel's "vkv:" in the middle of it);
+// errors.Is matches the sentinel it stands for (vkv.ErrUnavailable or
+// vkv.ErrOutcomeUnknown), and errors.As reaches the transport's error.
+type noAnswerError struct {
+	kind  error // the vkv sentinel
+	cause error // the transport's error
+	msg   string
+}
+
+func (e *noAnswerError) Error() string   { return e.msg }
+func (e *noAnswerError) Unwrap() []error { return []error{e.kind, e.cause} }
 
 // keyPath is the escaped path of key under prefix.
 func keyPath(prefix, key string) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/authfile"
+	"github.com/vkvstore/vkv/console"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
 )
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&tf.clientCA, "tls-client-ca", "", "require a client certificate that chains to this PEM CA `file` (mutual TLS)")
 	var ef etcdFlags
 	ef.register(fs)
+	withUI := fs.Bool("ui", true, "serve the web console at /ui/ (GET / redirects there), on the same listener, TLS and authentication as the API (see docs/console.md)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof at `address` (keep it on loopback: profiles show memory), apart from the API (default: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: vkv serve [flags]")
@@ -179,7 +181,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	defer stopPprof()
-	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
+	var root http.Handler = httpapi.New(store, opts...)
+	if *withUI {
+		root = console.Mount(root)
+	}
+	srv := httpapi.NewServer(root, logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	authMode := "none"
 	switch {

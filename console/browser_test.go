@@ -61,8 +61,8 @@ type browser struct {
 	errs     []string // console errors, uncaught exceptions, dialogs
 }
 
-// newBrowser starts Chromium for base; it skips the test when there is no
-// Chromium, unless CI=true, where it fails.
+// newBrowser starts Chromium with one tab for base; it skips the test when
+// there is no Chromium, unless CI=true, where it fails.
 func newBrowser(t *testing.T, base string) *browser {
 	path := findChromium()
 	if path == "" {
@@ -81,9 +81,22 @@ func newBrowser(t *testing.T, base string) *browser {
 		cancelB()
 		cancelA()
 	})
+	return openTab(t, ctx, base)
+}
+
+// newTab opens another tab of b's browser, for base: its sessionStorage,
+// and so its token, are its own.
+func (b *browser) newTab(t *testing.T, base string) *browser {
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	return openTab(t, ctx, base)
+}
+
+// openTab starts recording what the tab of ctx does.
+func openTab(t *testing.T, ctx context.Context, base string) *browser {
 	b := &browser{t: t, ctx: ctx, base: base}
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting Chromium %s: %v", path, err)
+		t.Fatalf("starting Chromium: %v", err)
 	}
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{})

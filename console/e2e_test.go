@@ -3,6 +3,8 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/vkvstore/vkv"
+	"github.com/vkvstore/vkv/authfile"
 	"github.com/vkvstore/vkv/console"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/wire"
@@ -426,6 +429,65 @@ func TestConsole(t *testing.T) {
 		}
 		b.check(t)
 	})
+}
+
+// TestConsoleForbidden signs in as a principal of an auth file that may
+// read app/ but not write it nor read other/: the console explains each
+// 403, disables what was refused, and writes nothing.
+func TestConsoleForbidden(t *testing.T) {
+	s, err := vkv.Open("", &vkv.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	for _, k := range []string{"app/readme", "other/x"} {
+		if _, err := s.Put(ctx, k, []byte("as it was")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const readerToken, opsToken = "reader-token", "ops-token"
+	hash := func(tok string) string { sum := sha256.Sum256([]byte(tok)); return hex.EncodeToString(sum[:]) }
+	cfg, err := authfile.Parse([]byte(`{"principals": [
+		{"name": "reader", "tokenSHA256": "` + hash(readerToken) + `", "grants": [{"prefix": "app/", "access": "read"}]},
+		{"name": "ops", "tokenSHA256": "` + hash(opsToken) + `", "grants": [{"prefix": "", "access": "write"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(console.Mount(httpapi.New(s, httpapi.WithAuthorizer(authfile.New(cfg)))))
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, srv.URL)
+	a := &api{t: t, base: srv.URL, token: opsToken}
+
+	b.visit("/ui/?prefix=app/", readerToken)
+	b.axNode("link", "readme")
+	b.press("link", "readme")
+	b.waitFor("the key page", `location.pathname === '/ui/kv/app%2Freadme' && document.querySelector('main').dataset.ready === '1'`)
+	b.fill("textbox", "Value", "changed")
+	b.press("button", "Save")
+	b.waitFor("the 403 explained", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent.includes('(principal reader) do not grant write on the key "app/readme"'))`)
+	var disabled []bool
+	b.eval(`[...document.querySelectorAll('main button')].filter(x => x.textContent === 'Save' || x.textContent === 'Delete').map(x => x.disabled)`, &disabled)
+	if fmt.Sprint(disabled) != "[true true]" {
+		t.Errorf("Save and Delete disabled = %v after a 403; want [true true]", disabled)
+	}
+	b.axe(t, "a key page after a 403")
+	a.want("app/readme", "as it was", "")
+	b.visit("/ui/?prefix=other/", readerToken)
+	b.waitFor("the 403 explained", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent.includes('do not grant read on keys under "other/"'))`)
+	b.axe(t, "a listing refused")
+	b.check(t)
+
+	// Another tab is another session: it asks for a token again, and a
+	// wrong one is refused.
+	b2 := b.newTab(t, srv.URL)
+	b2.do("opening the console", chromedp.Navigate(srv.URL+"/ui/"))
+	b2.fill("textbox", "Token", "wrong")
+	b2.press("button", "Sign in")
+	b2.waitFor("the refusal", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent === 'The server did not accept this token.')`)
+	b2.axe(t, "the sign-in page")
+	b2.screenshot("signin")
+	b2.check(t)
 }
 
 func mustAtoi(t *testing.T, s string) int {

@@ -152,6 +152,16 @@ export async function keyPage(ctx, rawKey, params) {
     await loadHistory();
   };
 
+  // forbidden disables what the credentials may not do, once a write was
+  // refused with 403, and says why.
+  const forbidden = (err) => {
+    say(errorBox(err));
+    save.disabled = true;
+    remove.disabled = true;
+    editor.readOnly = true;
+    help.textContent = 'Your credentials may read this key but not write it: Save and Delete are disabled.';
+  };
+
   // The conflict view and its three choices.
   const showConflict = (c) => {
     clear(conflictBox);
@@ -219,6 +229,7 @@ export async function keyPage(ctx, rawKey, params) {
     } catch (err) {
       if (isConflict(err)) showConflict({ op: 'put', base, mine, theirs: conflictOf(err) });
       else if (err instanceof APIError && err.status === 401) fail(err);
+      else if (err instanceof APIError && err.status === 403) forbidden(err);
       else say(errorBox(err));
     } finally {
       busy = false;
@@ -237,6 +248,7 @@ export async function keyPage(ctx, rawKey, params) {
     } catch (err) {
       if (isConflict(err)) showConflict({ op: 'delete', base, mine: null, theirs: conflictOf(err) });
       else if (err instanceof APIError && err.status === 401) fail(err);
+      else if (err instanceof APIError && err.status === 403) forbidden(err);
       else say(errorBox(err));
     } finally {
       busy = false;

@@ -197,6 +197,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	warnExposed(logger, ln.Addr(), stls != nil, authMode != "none")
 	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
 		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", authMode, "metrics", *withMetrics)...)
+	if *withUI {
+		logger.Info("console", "url", consoleURL(ln.Addr(), stls != nil))
+	}
 
 	serveErr := make(chan error, 1)
 	if stls != nil {
@@ -295,4 +298,22 @@ func readEncryptionKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("-encryption-key-file %s: want 64, 48 or 32 hex digits (an AES-256, -192 or -128 key), such as openssl rand -hex 32 writes", path)
 	}
 	return key, nil
+}
+
+// consoleURL returns the address of the web console on a server listening
+// at addr, to open in a browser: an unspecified host (":8080", "[::]:8080")
+// becomes localhost.
+func consoleURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String() + console.Prefix
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + console.Prefix
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -236,6 +237,22 @@ func TestConsole(t *testing.T) {
 		b.do("choosing base64", chromedp.KeyEvent(kb.ArrowDown))
 		b.waitFor("binary as base64", `[...document.querySelectorAll('main pre')].some(p => p.textContent === 'AP8QYmluYXJ5')`)
 		b.axe(t, "a binary value")
+
+		// A lock, as vkv.AcquireLock writes it: its holder, fencing token and expiry.
+		lock, err := vkv.AcquireLock(ctx, s, "locks/report", []byte("worker-7"), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := s.Get(ctx, "locks/report")
+		if err != nil {
+			t.Fatal(err)
+		}
+		expires := e.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000Z")
+		b.visit("/ui/?prefix=locks/", testToken)
+		b.waitFor("the lock's expiry in the listing", fmt.Sprintf(`document.querySelector('tbody tr td:last-child').textContent === %q`, expires))
+		b.visit("/ui/kv/locks%2Freport", testToken)
+		b.waitFor("the lease", fmt.Sprintf(`!!document.querySelector('.lock') && document.querySelector('.lock').textContent.includes('held by "worker-7" since version %d (its fencing token), until %s')`, lock.Token(), expires))
+		b.axe(t, "a lock")
 		b.check(t)
 	})
 

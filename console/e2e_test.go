@@ -143,7 +143,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	t.Run("SignInAndBrowse", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		b.visit("/ui/", testToken)
 		var storage []any
 		b.eval(`[sessionStorage.getItem('vkv.token'), localStorage.length, document.cookie]`, &storage)
@@ -173,7 +173,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("PageThrough1000Keys", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		for i := 0; i < 1000; i += 500 {
 			if _, err := s.Update(ctx, func(tx vkv.Txn) error {
 				for j := i; j < i+500; j++ {
@@ -210,7 +210,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("KeyPageHistoryAndDiff", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		v1 := a.put("cfg/app", "line1\nline2\nline3\n")
 		a.put("cfg/app", "line1\nline2 changed\nline3\n")
 		v3 := a.put("cfg/app", "line1\nline2 changed\nline3\nline4\n")
@@ -257,7 +257,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("CreateEditDelete", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		b.visit("/ui/new?prefix=new/", testToken)
 		if got := b.value("textbox", "Key"); got != "new/" {
 			t.Errorf("Key = %q; want the prefix new/", got)
@@ -295,22 +295,24 @@ func TestConsole(t *testing.T) {
 	}
 
 	t.Run("ConflictKeepTheirs", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		vT := conflict(t, "conf/keep")
 		b.axe(t, "the conflict view")
 		b.screenshot("conflict")
 		b.press("button", "Keep theirs")
-		b.waitFor("theirs in Value", `document.getElementById('value').value === 'theirs\nshared\n' && !document.getElementById('conflict')`)
-		a.want("conf/keep", "theirs\nshared\n", vT)
+		b.waitFor("the conflict view closed", `!document.getElementById('conflict') && document.querySelector('main').dataset.ready === '1'`)
+		a.want("conf/keep", "theirs\nshared\n", vT) // the store first: Keep theirs writes nothing
+		b.waitFor("theirs in Value", `document.getElementById('value').value === 'theirs\nshared\n'`)
 		b.check(t)
 	})
 
 	t.Run("ConflictOverwriteWithMine", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		vT := conflict(t, "conf/mine")
 		b.press("button", "Overwrite with mine")
-		b.waitFor("mine saved", `document.getElementById('value').value === 'mine\nshared\n' && !document.getElementById('conflict')`)
+		b.waitFor("the conflict view closed", `!document.getElementById('conflict') && document.querySelector('main').innerText.includes('Saved yours')`)
 		a.want("conf/mine", "mine\nshared\n", "")
+		b.waitFor("mine in Value", `document.getElementById('value').value === 'mine\nshared\n'`)
 		if _, v, _ := a.get("conf/mine"); v == vT {
 			t.Errorf("conf/mine still at their version %s", vT)
 		}
@@ -318,7 +320,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("ConflictMerge", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		vT := conflict(t, "conf/merge")
 		b.press("button", "Merge")
 		want := "<<<<<<< mine\nmine\n=======\ntheirs\n>>>>>>> theirs (version " + vT + ")\nshared\n"
@@ -334,7 +336,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("ConflictMergeConflictsAgain", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		conflict(t, "conf/again")
 		b.press("button", "Merge")
 		b.fill("textbox", "Value", "merged\n")
@@ -349,7 +351,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("ConflictOnCreate", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		vT := a.put("dup/one", "theirs\n")
 		b.visit("/ui/new?prefix=dup/", testToken)
 		b.fill("textbox", "Key", "dup/one")
@@ -364,7 +366,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("ConflictOnDelete", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		// The feed held down: else the page, not being edited, would show
 		// their change as it happens, and Delete would delete it.
 		g.closed.Store(true)
@@ -383,7 +385,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("Live", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		b.visit("/ui/?prefix=live/", testToken)
 		b.waitFor("the feed", `document.getElementById('live').textContent.startsWith('Live')`)
 		a.put("live/one", "1")
@@ -411,7 +413,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("HostileKeyAndValue", func(t *testing.T) {
-		b.t = t
+		b.t, a.t = t, t
 		key := `evil/<img src=x onerror=alert(1)>`
 		value := `<script>alert(2)</script><img src=y onerror=alert(3)>`
 		a.put(key, value)

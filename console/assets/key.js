@@ -188,7 +188,9 @@ export async function keyPage(ctx, rawKey, params) {
           }
           clear(conflictBox);
           await reload();
-          announce(c.op === 'delete' ? `Deleted at version ${v}.` : `Saved yours at version ${v}.`);
+          const done = c.op === 'delete' ? `Deleted at version ${v}.` : `Saved yours at version ${v}.`;
+          announce(done);
+          say(h('p', { class: 'muted' }, done));
         } catch (err) {
           if (isConflict(err)) showConflict({ ...c, base: theirsEntry, theirs: conflictOf(err) });
           else say(errorBox(err));

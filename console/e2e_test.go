@@ -509,6 +509,59 @@ func TestConsoleForbidden(t *testing.T) {
 	b2.check(t)
 }
 
+// TestConsoleKeys opens keys that are awkward in a URL: spaces, '?', '#',
+// '%', '.', non-ASCII letters, and bytes that are not UTF-8.
+func TestConsoleKeys(t *testing.T) {
+	s, err := vkv.Open("", &vkv.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	srv := httptest.NewServer(console.Mount(httpapi.New(s)))
+	t.Cleanup(srv.Close)
+	b := newBrowser(t, srv.URL)
+	keys := []string{"odd/a b?c#d%e", "odd/ünïcödé ✓", "odd/x/../y", "odd/\xff\xfe"}
+	for i, k := range keys {
+		if _, err := s.Put(context.Background(), k, []byte(fmt.Sprintf("value %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range keys {
+		b.visit("/ui/?prefix=odd/", "")
+		name := strings.TrimPrefix(strings.ToValidUTF8(k, "\uFFFD\uFFFD"), "odd/")
+		if strings.HasPrefix(name, "x/") {
+			name = strings.TrimPrefix(name, "x/") // under the link to the prefix odd/x/
+		}
+		b.press("link", name)
+		b.waitFor("the key page of "+k, fmt.Sprintf(`location.pathname === %q && document.querySelector('main').dataset.ready === '1'`, "/ui/kv/"+wire.EscapeKey(k)))
+		if got := b.value("textbox", "Value"); got != fmt.Sprintf("value %d", i) {
+			t.Errorf("key %q: Value = %q; want %q", k, got, fmt.Sprintf("value %d", i))
+		}
+	}
+	// The keyboard alone: Tab from the top of a key page reaches every
+	// control, in the order of the page.
+	b.visit("/ui/kv/odd%2Fa%20b%3Fc%23d%25e", "")
+	var order []string
+	b.eval(`(() => { document.activeElement.blur(); return true; })()`, nil)
+	for range 16 {
+		b.do("pressing Tab", chromedp.KeyEvent(kb.Tab))
+		var name string
+		b.eval(`(() => { const e = document.activeElement; return e.id === 'value' ? 'Value' : e.textContent.trim(); })()`, &name)
+		order = append(order, name)
+	}
+	want := []string{"Skip to content", "vkv console", "All keys", "odd/", "Value", "Save", "Delete", "Diff version 1"}
+	i := 0
+	for _, name := range order {
+		if i < len(want) && name == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("Tab order %q does not reach %q in order", order, want)
+	}
+	b.check(t)
+}
+
 func mustAtoi(t *testing.T, s string) int {
 	t.Helper()
 	var n int

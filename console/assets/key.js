@@ -290,7 +290,9 @@ export async function keyPage(ctx, rawKey, params) {
       return;
     }
     changed.hidden = false;
-    changed.textContent = ch.deleted
+    changed.textContent = ch.resync
+      ? 'This key may have changed while you were editing (the change feed lost its place). Saving will show you both sides if it did.'
+      : ch.deleted
       ? `This key was deleted (version ${ch.version}) while you were editing. Saving now will show you both sides.`
       : `This key changed (version ${ch.version}) while you were editing. Saving now will show you both sides.`;
     loadHistory().catch(() => {});

@@ -36,6 +36,10 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite the scre
 //go:embed testdata/axe/axe.min.js
 var axeSource string
 
+// waitTimeout bounds each wait for the page: generous, for a CI machine
+// busy with the race detector; a passing run waits milliseconds.
+const waitTimeout = 30 * time.Second
+
 // findChromium returns the path of a Chromium to drive, or "".
 func findChromium() string {
 	if p := os.Getenv("VKV_CHROMIUM"); p != "" {
@@ -194,7 +198,7 @@ func (b *browser) requestsSeen() []string {
 // do runs actions, failing the test on an error.
 func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.t.Fatalf("%s: %v", what, err)
@@ -204,7 +208,7 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // eval evaluates a JavaScript expression and decodes its value into v.
 func (b *browser) eval(expr string, v any) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
 	defer cancel()
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr, func(p *runtime.EvaluateParams) { p.AwaitPromise = ptr(true) }))
 	if err != nil {
@@ -222,9 +226,9 @@ func ptr[T any](v T) *T { return &v }
 // waitFor polls the JavaScript expression until it is true.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(b.ctx, waitTimeout)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second)))
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(waitTimeout)))
 	if err != nil {
 		got, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('main') ? document.querySelector('main').innerText.slice(0, 600) : ''`))
 		b.t.Fatalf("waiting for %s (%s): %v\npage text: %s\nconsole: %q\nrequests: %q", what, expr, err, got, b.errsSeen(), b.requestsSeen())
@@ -250,7 +254,7 @@ func (b *browser) visit(path, token string) {
 // name, waiting for it to appear.
 func (b *browser) axNode(role, name string) runtime.RemoteObjectID {
 	b.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		var id runtime.RemoteObjectID
 		err := chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

@@ -74,6 +74,8 @@ export function errorBox(err) {
 function showSignIn(why) {
   if (current) current.abort();
   current = new AbortController();
+  setToken(''); // a token the server refused is not kept
+  signout.hidden = true;
   clear(main);
   const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'token-help' });
   const form = h('form', {

@@ -27,7 +27,7 @@ import (
 )
 
 // The browser half of the end-to-end tests: one headless Chromium for the
-// whole test, one tab, and helpers that find controls by their accessible
+// test binary, a tab per test, and helpers that find controls by their accessible
 // role and name, as a person with a screen reader would, and use them with
 // the keyboard.
 
@@ -65,8 +65,27 @@ type browser struct {
 	errs     []string // console errors, uncaught exceptions, dialogs
 }
 
-// newBrowser starts Chromium with one tab for base; it skips the test when
-// there is no Chromium, unless CI=true, where it fails.
+// chromium is the one browser of the test binary, started by the first
+// test that needs it and stopped by TestMain.
+var chromium struct {
+	once   sync.Once
+	ctx    context.Context // the browser's first tab, left blank
+	cancel func()
+	err    error
+}
+
+// TestMain stops the browser after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if chromium.cancel != nil {
+		chromium.cancel()
+	}
+	os.Exit(code)
+}
+
+// newBrowser returns a new tab of the test binary's Chromium, for base;
+// it skips the test when there is no Chromium, unless CI=true, where it
+// fails.
 func newBrowser(t *testing.T, base string) *browser {
 	path := findChromium()
 	if path == "" {
@@ -75,25 +94,32 @@ func newBrowser(t *testing.T, base string) *browser {
 		}
 		t.Skip("no Chromium found: install Debian's chromium package to run the console's end-to-end tests")
 	}
-	opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
-	opts = append(opts, chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1200, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelB()
-		cancelA()
+	chromium.once.Do(func() {
+		opts := append([]chromedp.ExecAllocatorOption{}, chromedp.DefaultExecAllocatorOptions[:]...)
+		opts = append(opts, chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Headless,
+			chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.WindowSize(1200, 900))
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelB := chromedp.NewContext(actx)
+		chromium.ctx = ctx
+		chromium.cancel = func() {
+			cancelB()
+			cancelA()
+		}
+		chromium.err = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
 	})
+	if chromium.err != nil {
+		t.Fatalf("starting Chromium %s: %v", path, chromium.err)
+	}
+	ctx, cancel := chromedp.NewContext(chromium.ctx)
+	t.Cleanup(cancel)
 	return openTab(t, ctx, base)
 }
 
-// newTab opens another tab of b's browser, for base: its sessionStorage,
-// and so its token, are its own.
+// newTab opens another tab for base: its sessionStorage, and so its
+// token, are its own.
 func (b *browser) newTab(t *testing.T, base string) *browser {
-	ctx, cancel := chromedp.NewContext(b.ctx)
-	t.Cleanup(cancel)
-	return openTab(t, ctx, base)
+	return newBrowser(t, base)
 }
 
 // openTab starts recording what the tab of ctx does.

@@ -229,6 +229,15 @@ func TestConsole(t *testing.T) {
 		b.waitFor("version "+v1, fmt.Sprintf(`location.search === '?version=%s' && document.querySelector('main').dataset.ready === '1'`, v1))
 		b.waitFor("the old value", `[...document.querySelectorAll('main pre')].some(p => p.textContent === 'line1\nline2\nline3\n')`)
 		b.axe(t, "an old version")
+		b.press("button", "Restore this version")
+		b.waitFor("the latest version's page", `location.pathname === '/ui/kv/cfg%2Fapp' && location.search === '' && document.querySelector('main').dataset.ready === '1'`)
+		if got := b.value("textbox", "Value"); got != "line1\nline2\nline3\n" {
+			t.Errorf("Value after Restore this version = %q; want version %s's value", got, v1)
+		}
+		a.want("cfg/app", "line1\nline2 changed\nline3\nline4\n", v3) // nothing written before Save
+		b.press("button", "Save")
+		b.waitFor("saved", `document.querySelector('main').innerText.includes('Saved at version')`)
+		a.want("cfg/app", "line1\nline2\nline3\n", "")
 		b.visit("/ui/kv/app%2Fapi%2Fconfig", testToken)
 		b.waitFor("formatted JSON", `[...document.querySelectorAll('main pre')].some(p => p.textContent === '{\n  "port": 8080,\n  "hosts": [\n    "a",\n    "b"\n  ]\n}')`)
 		b.visit("/ui/kv/bin%2Fblob", testToken)

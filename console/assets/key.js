@@ -8,7 +8,7 @@ import { canonical, keyName, keyOf, show, text, encode, binaryMode, setBinaryMod
 import { crumbs } from './crumbs.js';
 import { diffView, mergeText } from './diff.js';
 import { conflictView } from './conflict.js';
-import { errorBox, fail } from './app.js';
+import { errorBox, fail, navigate } from './app.js';
 
 // keyPage renders /ui/kv/{key}[?version=N].
 export async function keyPage(ctx, rawKey, params) {
@@ -88,6 +88,13 @@ export async function keyPage(ctx, rawKey, params) {
           h('strong', null, 'Lease. '),
           `If this key is a lock (vkv.AcquireLock writes a create-only key with a TTL), it is held by "${lossyText(e.value.subarray(0, 200))}" `,
           `since version ${e.createVersion} (its fencing token), until ${new Date(e.expiresAt).toISOString()} unless the holder refreshes it.`));
+      }
+      if (at !== null && text(e.value) !== null) {
+        state.append(h('p', null, h('button', {
+          type: 'button',
+          class: 'secondary',
+          onclick: () => navigate('/ui/kv/' + key, { draft: e.value, from: e.version }),
+        }, 'Restore this version'), ' ', h('span', { class: 'muted' }, 'puts this value into the editor of the latest version; Save writes it.')));
       }
       const s = show(e.value);
       if (s.kind === 'json' || s.kind === 'binary' || at !== null) {
@@ -269,6 +276,13 @@ export async function keyPage(ctx, rawKey, params) {
   const first = await get(key, at);
   renderEntry(first, true);
   await loadHistory();
+  if (ctx.handoff && ctx.handoff.draft && at === null && !editor.readOnly) {
+    // From an old version's page: its value, to save on the latest version.
+    editor.value = text(ctx.handoff.draft);
+    dirty = true;
+    help.textContent = `The value of version ${ctx.handoff.from}, restored: Save writes it ` +
+      (entry === null ? '(creating the key again).' : `on version ${entry.version} only.`);
+  }
   if (ctx.handoff && ctx.handoff.conflict) {
     // From the new-key page: the key existed; the draft is shown with the conflict.
     const c = ctx.handoff.conflict;

@@ -115,7 +115,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Mount returns a handler that serves the console (Handler) under Prefix,
-// redirects GET / to Prefix, and passes every other request to api
+// redirects GET / and GET /ui to Prefix, and passes every other request to api
 // unchanged. The console's pages need no credentials; api keeps checking
 // every request it gets.
 func Mount(api http.Handler) http.Handler {
@@ -135,7 +135,7 @@ func (m *mounted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, Prefix):
 		m.ui.ServeHTTP(w, r)
-	case p == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case (p == "/" || p == "/ui") && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		setSecurityHeaders(w.Header())
 		http.Redirect(w, r, Prefix, http.StatusFound)
 	default:

@@ -37,6 +37,7 @@ func TestHandlerRoutes(t *testing.T) {
 	}{
 		{"GET", "/", answer{Status: 302, Location: "/ui/", CSP: true}, "the root redirects to the console"},
 		{"HEAD", "/", answer{Status: 302, Location: "/ui/", CSP: true}, "HEAD as GET"},
+		{"GET", "/ui", answer{Status: 302, Location: "/ui/", CSP: true}, "the console without its slash"},
 		{"POST", "/", answer{Status: 200, FromAPI: true}, "only GET and HEAD of / are the console's"},
 		{"GET", "/ui/", page, "the listing"},
 		{"GET", "/ui/?prefix=app/", page, "a listing of a prefix"},

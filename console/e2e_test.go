@@ -547,6 +547,24 @@ func TestConsoleKeys(t *testing.T) {
 			t.Errorf("key %q: Value = %q; want %q", k, got, fmt.Sprintf("value %d", i))
 		}
 	}
+	// A value with CR LF is shown, not edited: a text field would turn it
+	// into LF.
+	if _, err := s.Put(context.Background(), "crlf", []byte("a\r\nb\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	b.visit("/ui/kv/crlf", "")
+	var crlf struct {
+		Shown    bool
+		ReadOnly bool
+		Save     bool
+	}
+	b.eval(`({Shown: [...document.querySelectorAll('main pre')].some(p => p.textContent === 'a\r\nb\r\n'),
+		ReadOnly: document.getElementById('value').readOnly,
+		Save: [...document.querySelectorAll('main button')].find(x => x.textContent === 'Save').disabled})`, &crlf)
+	if !crlf.Shown || !crlf.ReadOnly || !crlf.Save {
+		t.Errorf("a CR LF value: shown %v, editor read-only %v, Save disabled %v; want all true", crlf.Shown, crlf.ReadOnly, crlf.Save)
+	}
+
 	// The keyboard alone: Tab from the top of a key page reaches every
 	// control, in the order of the page.
 	b.visit("/ui/kv/odd%2Fa%20b%3Fc%23d%25e", "")

@@ -97,7 +97,7 @@ export async function keyPage(ctx, rawKey, params) {
         }, 'Restore this version'), ' ', h('span', { class: 'muted' }, 'puts this value into the editor of the latest version; Save writes it.')));
       }
       const s = show(e.value);
-      if (s.kind === 'json' || s.kind === 'binary' || at !== null) {
+      if (s.kind === 'json' || s.kind === 'binary' || at !== null || s.shown.includes('\r')) {
         shown.append(h('h2', null, s.kind === 'json' ? 'Value (JSON, formatted)' : s.kind === 'binary' ? 'Value (binary)' : 'Value'));
         if (s.kind === 'binary') {
           shown.append(h('div', { class: 'row' }, h('label', { for: 'binary-mode' }, 'Show binary values as'), modeSel));
@@ -106,10 +106,16 @@ export async function keyPage(ctx, rawKey, params) {
       }
     }
     if (resetEditor && at === null) {
-      const t = e === null ? '' : text(e.value);
+      let t = e === null ? '' : text(e.value);
+      // A browser's text field turns CR LF into LF: a value with CR would be
+      // changed by a save that did not mean to.
+      const hasCR = t !== null && t.includes('\r');
+      if (hasCR) t = null;
       editor.readOnly = t === null;
       editor.value = t === null ? '' : t;
-      help.textContent = t === null
+      help.textContent = hasCR
+        ? 'This value has carriage returns, which a browser\'s text field would change: change it with the API or the vkv command.'
+        : t === null
         ? 'This value is binary: it is shown above, and can be changed with the API or the vkv command, not here.'
         : e === null ? 'Save creates the key.' : `Save writes on version ${e.version} only: if the key changed meanwhile, you see both sides and choose.`;
       baseText = editor.value;

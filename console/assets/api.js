@@ -148,7 +148,8 @@ const sleep = (ms, signal) =>
 // from now on) until signal aborts. onEvent gets each change ({key, version,
 // value, deleted, ...} as the API sends it) or {resync: true} when changes
 // may have been missed (the feed was compacted past the last one seen).
-// onState gets "live", "reconnecting", "signin" or "forbidden". After a
+// onState gets "live", "reconnecting", "signin", "forbidden" or
+// "unavailable" (a server without a change feed; no retry). After a
 // dropped connection it reconnects with Last-Event-ID, the version of the
 // last change seen, so that no change is lost.
 export function watch(prefix, from, onEvent, onState, signal) {
@@ -169,6 +170,7 @@ export function watch(prefix, from, onEvent, onState, signal) {
           onEvent({ resync: true });
           continue;
         }
+        if (res.status === 501 || (res.status >= 400 && res.status < 500)) return onState('unavailable');
         if (!res.ok) throw new Error('watch: HTTP ' + res.status);
         onState('live');
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -37,6 +37,7 @@ function live(state) {
     live: 'Live: changes appear as they happen',
     reconnecting: 'Reconnecting to the change feed…',
     forbidden: 'Not live: your credentials cannot watch here',
+    unavailable: 'Not live: this server offers no change feed',
     signin: '',
     off: '',
   }[state] ?? '';

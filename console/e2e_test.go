@@ -537,10 +537,10 @@ func TestConsoleKeys(t *testing.T) {
 	}
 	for i, k := range keys {
 		b.visit("/ui/?prefix=odd/", "")
-		name := strings.TrimPrefix(strings.ToValidUTF8(k, "\uFFFD\uFFFD"), "odd/")
-		if strings.HasPrefix(name, "x/") {
-			name = strings.TrimPrefix(name, "x/") // under the link to the prefix odd/x/
-		}
+		// The link's name: the key after the listed prefix, and after the
+		// link to the prefix odd/x/ for odd/x/../y; each byte that is not
+		// UTF-8 shown as U+FFFD.
+		name := strings.TrimPrefix(strings.TrimPrefix(strings.ToValidUTF8(k, "\uFFFD\uFFFD"), "odd/"), "x/")
 		b.press("link", name)
 		b.waitFor("the key page of "+k, fmt.Sprintf(`location.pathname === %q && document.querySelector('main').dataset.ready === '1'`, "/ui/kv/"+wire.EscapeKey(k)))
 		if got := b.value("textbox", "Value"); got != fmt.Sprintf("value %d", i) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/authfile"
+	"github.com/vkvstore/vkv/console"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/metrics"
 )
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&tf.clientCA, "tls-client-ca", "", "require a client certificate that chains to this PEM CA `file` (mutual TLS)")
 	var ef etcdFlags
 	ef.register(fs)
+	withUI := fs.Bool("ui", true, "serve the web console at /ui/ (GET / redirects there), on the same listener, TLS and authentication as the API (see docs/console.md)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof at `address` (keep it on loopback: profiles show memory), apart from the API (default: off)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: vkv serve [flags]")
@@ -176,7 +178,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	defer stopPprof()
-	srv := httpapi.NewServer(httpapi.New(store, opts...), logger)
+	var root http.Handler = httpapi.New(store, opts...)
+	if *withUI {
+		root = console.Mount(root)
+	}
+	srv := httpapi.NewServer(root, logger)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	authMode := "none"
 	switch {
@@ -192,6 +198,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
 		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", authMode, "metrics", *withMetrics)...)
+	if *withUI {
+		logger.Info("console", "url", consoleURL(ln.Addr(), stls != nil))
+	}
 
 	serveErr := make(chan error, 1)
 	if stls != nil {
@@ -337,4 +346,22 @@ func readEncryptionKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("-encryption-key-file %s: want 64, 48 or 32 hex digits (an AES-256, -192 or -128 key), such as openssl rand -hex 32 writes", path)
 	}
 	return key, nil
+}
+
+// consoleURL returns the address of the web console on a server listening
+// at addr, to open in a browser: an unspecified host (":8080", "[::]:8080")
+// becomes localhost.
+func consoleURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String() + console.Prefix
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + console.Prefix
 }

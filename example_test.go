@@ -118,7 +118,8 @@ func ExampleStore_List() {
 	}
 	after := ""
 	for {
-		page, next, err := s.List(ctx, "users/", after, 2)
+		lr, err := s.List(ctx, "users/", after, 2)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			log.Fatal(err)
 		}

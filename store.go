@@ -528,15 +528,26 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 	return e, nil
 }
 
-// List returns a page of live entries under prefix after the key after.
-func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]Entry, string, error) {
+// List returns a page of live entries under prefix after the key after,
+// and the version of the snapshot it read them at.
+func (s *Store) List(ctx context.Context, prefix, after string, limit int) (ListResult, error) {
 	if err := s.enter(ctx); err != nil {
-		return nil, "", err
+		return ListResult{}, err
 	}
 	defer s.exit()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	return listLatest(ctx, txn, prefix, after, limit, s.opts.Clock.Now())
+	// The snapshot's own version: current is stored after a commit, so
+	// it may lag behind what the snapshot holds.
+	v, err := newestVersion(txn)
+	if err != nil {
+		return ListResult{}, err
+	}
+	entries, next, err := listLatest(ctx, txn, prefix, after, limit, s.opts.Clock.Now())
+	if err != nil {
+		return ListResult{}, err
+	}
+	return ListResult{Entries: entries, Next: next, Version: Version(v)}, nil
 }
 
 func listLatest(ctx context.Context, txn *badger.Txn, prefix, after string, limit int, now time.Time) ([]Entry, string, error) {

@@ -209,7 +209,8 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *limit > 0 {
 			page = min(page, *limit-n)
 		}
-		entries, next, err := s.c.List(ctx, prefix, cursor, page)
+		lr, err := s.c.List(ctx, prefix, cursor, page)
+		entries, next := lr.Entries, lr.Next
 		if err != nil {
 			return s.fail(ctx, err, stderr)
 		}

@@ -114,7 +114,8 @@ func (c *cache) apply(e vkv.Entry) {
 func (c *cache) reload(ctx context.Context, oldest vkv.Version) error {
 	entries := map[string]vkv.Entry{}
 	for after := ""; ; {
-		page, next, err := c.src.List(ctx, c.prefix, after, vkv.MaxListLimit)
+		lr, err := c.src.List(ctx, c.prefix, after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			return err
 		}

@@ -106,7 +106,8 @@ func compare(ctx context.Context, s vkv.Reader, c *cache) (string, int, error) {
 	snap, _ := c.Snapshot()
 	n := 0
 	for after := ""; ; {
-		page, next, err := s.List(ctx, prefix, after, vkv.MaxListLimit)
+		lr, err := s.List(ctx, prefix, after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			return "", 0, err
 		}

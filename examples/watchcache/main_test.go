@@ -84,7 +84,8 @@ func storeItems(t *testing.T, s vkv.Reader) map[string]item {
 	t.Helper()
 	out := map[string]item{}
 	for after := ""; ; {
-		page, next, err := s.List(context.Background(), prefix, after, vkv.MaxListLimit)
+		lr, err := s.List(context.Background(), prefix, after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatal(err)
 		}

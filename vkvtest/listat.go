@@ -95,17 +95,19 @@ func testListAtPagesOneSnapshot(t *testing.T, kv vkv.KV) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // a writer that keeps changing the prefix
-		defer wg.Done()
-		for i := 0; ctx.Err() == nil; i++ {
-			kv.Put(ctx, keyf("ls/%02d", (i*7)%30), []byte("new"))
-			kv.Put(ctx, keyf("ls/%02d-new", i%30), []byte("new"))
-			kv.Delete(ctx, keyf("ls/%02d", (i*11)%30))
-		}
-	}()
 	step := 0
 	got, v := listAll(t, kv, "ls/", 4, func() {
+		if step == 0 {
+			wg.Add(1)
+			go func() { // a writer that keeps changing the prefix
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					kv.Put(ctx, keyf("ls/%02d", (i*7)%30), []byte("new"))
+					kv.Put(ctx, keyf("ls/%02d-new", i%30), []byte("new"))
+					kv.Delete(ctx, keyf("ls/%02d", (i*11)%30))
+				}
+			}()
+		}
 		// And changes made between pages for sure, whatever the writer
 		// managed.
 		step++

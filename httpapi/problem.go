@@ -179,11 +179,16 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 			set(http.StatusNotFound, wire.ProblemNotFound, "no such key")
 		}
 	case errors.As(err, &cpe):
-		if cpe.Key == "" {
+		switch {
+		case cpe.Range != nil:
+			// A list at a version (ListAt).
+			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("version %d of the %s is compacted; the oldest kept version is %d",
+				cpe.Requested, cpe.Range, cpe.Oldest))
+		case cpe.Key == "":
 			// A watch: the change log names no key.
 			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("the changes after version %d are compacted; the oldest kept version is %d, so fromVersion must be %d or later",
 				cpe.Requested, cpe.Oldest, max(cpe.Oldest, 1)-1))
-		} else {
+		default:
 			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("version %d of key %q is compacted; the oldest kept version is %d", cpe.Requested, cpe.Key, cpe.Oldest))
 			p.Key = &cpe.Key
 		}

@@ -117,7 +117,8 @@ func (s *Store) View(ctx context.Context, fn func(tx Txn) error) error {
 type storeBackend struct{ s *Store }
 
 func (b storeBackend) Snapshot(ctx context.Context) (TxnSnapshot, error) {
-	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(b.s.current.Load()), now: b.s.opts.Clock.Now()}, nil
+	cur := b.s.current.Load()
+	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(cur), now: b.s.opts.Clock.Now()}, nil
 }
 
 func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []TxnOp) (Version, error) {
@@ -142,7 +143,7 @@ func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []Tx
 type storeSnapshot struct {
 	txn     *badger.Txn
 	version Version
-	exact   bool // version is the snapshot's own (see List)
+	exact   bool // version is the snapshot's own (see Version)
 	now     time.Time
 }
 
@@ -150,22 +151,29 @@ func (sn *storeSnapshot) Get(key string) (Entry, error) {
 	return getLatest(sn.txn, key, instant(sn.now))
 }
 func (sn *storeSnapshot) List(prefix, after string, limit int) (ListResult, error) {
+	v, err := sn.Version()
+	if err != nil {
+		return ListResult{}, err
+	}
+	entries, next, err := listLatest(context.Background(), sn.txn, prefix, after, limit, sn.now)
+	return ListResult{Entries: entries, Next: next, Version: v}, err
+}
+
+// Version returns the snapshot's own version: a range condition needs it
+// exactly, and the current loaded before the snapshot was opened may lag
+// behind it (snapshotVersion).
+func (sn *storeSnapshot) Version() (Version, error) {
 	if !sn.exact {
-		// current may run ahead of the Badger snapshot (it is stored after
-		// the commit), and a range condition needs the version of the
-		// snapshot itself.
-		v, err := newestVersion(sn.txn)
+		v, err := snapshotVersion(sn.txn, uint64(sn.version))
 		if err != nil {
-			return ListResult{}, err
+			return 0, err
 		}
 		sn.version, sn.exact = Version(v), true
 	}
-	entries, next, err := listLatest(context.Background(), sn.txn, prefix, after, limit, sn.now)
-	return ListResult{Entries: entries, Next: next, Version: sn.version}, err
+	return sn.version, nil
 }
-func (sn *storeSnapshot) Version() (Version, error) { return sn.version, nil }
-func (sn *storeSnapshot) Now() time.Time            { return sn.now }
-func (sn *storeSnapshot) Close()                    { sn.txn.Discard() }
+func (sn *storeSnapshot) Now() time.Time { return sn.now }
+func (sn *storeSnapshot) Close()         { sn.txn.Discard() }
 
 // The transaction engine, shared by every backend.
 

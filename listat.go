@@ -45,6 +45,9 @@ func (s *Store) ListAt(ctx context.Context, prefix, after string, limit int, v V
 	if oldest := s.compacted.Load(); uint64(v) < oldest {
 		return ListResult{}, &CompactedError{Requested: v, Oldest: Version(oldest), Range: &rng}
 	}
+	if v == 0 {
+		return ListResult{}, nil // nothing exists at version 0
+	}
 	// Entries as recorded, as GetAt returns them: no expiry is judged.
 	var asRecorded time.Time
 	if uint64(v) == newest {

@@ -417,7 +417,8 @@ func BenchmarkList100(b *testing.B) {
 		loadStore(b, s)
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			page, _, err := s.List(ctx, "key", benchKey(i*100), 100)
+			lr, err := s.List(ctx, "key", benchKey(i*100), 100)
+			page := lr.Entries
 			if err != nil || len(page) == 0 {
 				b.Fatal(err, len(page))
 			}

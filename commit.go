@@ -54,6 +54,10 @@ const (
 type condition struct {
 	key     string
 	version Version
+	// rng, if set, makes this a range condition (see TxnCondition and
+	// checkRange), count the live keys the range held at version.
+	rng   *KeyRange
+	count int
 }
 
 type writeOp struct {
@@ -87,6 +91,7 @@ type request struct {
 // failure is one failed condition.
 type failure struct {
 	cond    condition
+	key     string // the key that failed: cond.key, or a key of cond.rng
 	actual  Version
 	current *Entry
 }
@@ -104,7 +109,7 @@ type result struct {
 func conflictError(fs []failure) *ConflictError {
 	cs := make([]Conflict, len(fs))
 	for i, f := range fs {
-		cs[i] = Conflict{Key: f.cond.key, Expected: f.cond.version, Actual: f.actual, Current: f.current}
+		cs[i] = Conflict{Key: f.key, Expected: f.cond.version, Actual: f.actual, Current: f.current, Range: f.cond.rng}
 	}
 	return NewConflictError(cs)
 }
@@ -548,12 +553,22 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 
 	var fails []failure
 	for _, c := range r.conds {
+		if c.rng != nil {
+			f, err := s.checkRange(b, c)
+			if err != nil {
+				return result{err: err}
+			}
+			if f != nil {
+				fails = append(fails, *f)
+			}
+			continue
+		}
 		st, err := ss.lookup(c.key)
 		if err != nil {
 			return result{err: err}
 		}
 		if actual := st.version(); actual != c.version {
-			f := failure{cond: c, actual: actual}
+			f := failure{cond: c, key: c.key, actual: actual}
 			if st.live() {
 				if f.current, err = st.entry(b.txn); err != nil {
 					return result{err: err}

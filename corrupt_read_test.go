@@ -58,10 +58,10 @@ func TestCorruptRecordsMatchErrCorrupt(t *testing.T) {
 			checks: []check{
 				get("k"),
 				get("fresh"),
-				{"List", func(ctx context.Context, s *vkv.Store) error { _, _, err := s.List(ctx, "", "", 0); return err }},
+				{"List", func(ctx context.Context, s *vkv.Store) error { _, err := s.List(ctx, "", "", 0); return err }},
 				{"List one past the page", func(ctx context.Context, s *vkv.Store) error {
 					// fresh is the first key; k is the peek after a page of 1.
-					_, _, err := s.List(ctx, "", "fresh", 1)
+					_, err := s.List(ctx, "", "fresh", 1)
 					return err
 				}},
 				{"View Get", func(ctx context.Context, s *vkv.Store) error {

@@ -114,6 +114,13 @@ type Conflict struct {
 	// existing key when the server did not send it; Actual != 0 tells the
 	// cases apart.
 	Current *Entry
+	// Range is set when the failed condition was a range read's (Txn.List):
+	// a key in Range was created, changed, deleted or expired after the
+	// version the range was read at, which is Expected. Key is then a key
+	// of the range that changed, with Actual and Current as above (0 and
+	// nil: it was deleted or expired), or "" when the store could not tell
+	// which (the change is older than the kept history).
+	Range *KeyRange
 }
 
 // ConflictError reports that a write's conditions did not hold, so nothing was
@@ -144,6 +151,20 @@ func NewConflictError(cs []Conflict) *ConflictError {
 // Error describes the first failed condition and how many more there are.
 func (e *ConflictError) Error() string {
 	var b strings.Builder
+	if len(e.Conflicts) > 0 && e.Conflicts[0].Range != nil {
+		c := e.Conflicts[0]
+		fmt.Fprintf(&b, "vkv: version conflict on the range of %s read at version %d: ", c.Range, c.Expected)
+		switch {
+		case c.Key == "":
+			b.WriteString("a key changed")
+		case c.Actual == 0:
+			fmt.Fprintf(&b, "key %q changed and does not exist", c.Key)
+		default:
+			fmt.Fprintf(&b, "key %q changed at version %d", c.Key, c.Actual)
+		}
+		e.more(&b)
+		return b.String()
+	}
 	b.WriteString("vkv: version conflict on key ")
 	b.WriteString(strconv.Quote(e.Key))
 	fmt.Fprintf(&b, ": expected version %d, ", e.Expected)
@@ -152,14 +173,19 @@ func (e *ConflictError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "actual version %d", e.Actual)
 	}
+	e.more(&b)
+	return b.String()
+}
+
+// more says how many failed conditions follow the first.
+func (e *ConflictError) more(b *strings.Builder) {
 	if n := len(e.Conflicts) - 1; n > 0 {
-		fmt.Fprintf(&b, " (and %d more failed condition", n)
+		fmt.Fprintf(b, " (and %d more failed condition", n)
 		if n > 1 {
 			b.WriteByte('s')
 		}
 		b.WriteByte(')')
 	}
-	return b.String()
 }
 
 // Is reports whether target is ErrConflict.
@@ -180,10 +206,15 @@ type CompactedError struct {
 	// also the oldest a watch can deliver. The lowest from a Watch accepts
 	// is therefore Oldest-1.
 	Oldest Version
+	// Range is the keys a ListAt read; nil for GetAt and Watch.
+	Range *KeyRange
 }
 
 // Error says which version was asked for and which is the oldest kept.
 func (e *CompactedError) Error() string {
+	if e.Range != nil {
+		return fmt.Sprintf("vkv: version %d of the %s is compacted; oldest kept version is %d", e.Requested, e.Range, e.Oldest)
+	}
 	if e.Key == "" {
 		return fmt.Sprintf("vkv: the changes after version %d are compacted; oldest kept version is %d (watch from %d or later)",
 			e.Requested, e.Oldest, max(e.Oldest, 1)-1)

@@ -116,24 +116,53 @@ func ExampleStore_List() {
 	for _, k := range []string{"users/3", "users/1", "users/2", "groups/1"} {
 		s.Put(ctx, k, nil)
 	}
-	after := ""
-	for {
-		page, next, err := s.List(ctx, "users/", after, 2)
-		if err != nil {
-			log.Fatal(err)
-		}
-		for _, e := range page {
+	page, err := s.List(ctx, "users/", "", 2)
+	for err == nil {
+		for _, e := range page.Entries {
 			fmt.Println(e.Key)
 		}
-		if next == "" {
+		if page.Next == "" {
 			break
 		}
-		after = next
+		s.Delete(ctx, "users/3") // the following pages still see it:
+		page, err = s.ListAt(ctx, "users/", page.Next, 2, page.Version)
 	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("listed at version", page.Version)
 	// Output:
 	// users/1
 	// users/2
 	// users/3
+	// listed at version 4
+}
+
+func ExampleTxn_List() {
+	ctx := context.Background()
+	s, _ := vkv.Open("", &vkv.Options{InMemory: true})
+	defer s.Close()
+	// Create a job only if no job exists under jobs/: the range the List
+	// read is a condition of the commit, so two such transactions never
+	// both create one.
+	create := func(id string) (bool, error) {
+		created := false
+		_, err := s.Update(ctx, func(tx vkv.Txn) error {
+			page, err := tx.List("jobs/", "", 1)
+			if err != nil || len(page.Entries) > 0 {
+				created = false
+				return err
+			}
+			created = true
+			return tx.Put("jobs/"+id, nil)
+		})
+		return created, err
+	}
+	fmt.Println(create("a"))
+	fmt.Println(create("b"))
+	// Output:
+	// true <nil>
+	// false <nil>
 }
 
 func ExampleParseETag() {

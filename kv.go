@@ -3,6 +3,7 @@ package vkv
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -52,10 +53,27 @@ type Reader interface {
 
 	// List returns up to limit entries whose keys start with prefix and sort
 	// after the key after (exclusive; "" starts at the beginning), in key byte
-	// order. next is the key to pass as after for the following page, or ""
-	// when no entries remain. A limit of 0 or less means DefaultListLimit;
-	// larger limits are cut to MaxListLimit. Expired keys are skipped.
-	List(ctx context.Context, prefix, after string, limit int) (entries []Entry, next string, err error)
+	// order, from one snapshot of the store, and the version of that
+	// snapshot. Next is the key to pass as after for the following page, or
+	// "" when no entries remain. A limit of 0 or less means
+	// DefaultListLimit; larger limits are cut to MaxListLimit. Expired keys
+	// are skipped.
+	//
+	// Version is what a cache needs for list-then-watch: Watch(prefix,
+	// Version) delivers exactly the changes the listing does not show, and
+	// ListAt(..., Version) reads the following pages from the same
+	// snapshot, so that a listing of many pages is consistent.
+	List(ctx context.Context, prefix, after string, limit int) (ListResult, error)
+
+	// ListAt is List at version v: each key under prefix as it was at v (the
+	// newest write of the key not above v; keys deleted at v are skipped),
+	// and Version v. Pages read at the same v agree, however the store
+	// changes between them. Entries are returned as recorded, as GetAt
+	// returns them: one that had expired at v but whose expiry was not yet
+	// recorded has its ExpiresAt set. It returns a *CompactedError
+	// (ErrCompacted) if v is older than the kept history and a
+	// *FutureVersionError (ErrFutureVersion) if v is newer than the store.
+	ListAt(ctx context.Context, prefix, after string, limit int, v Version) (ListResult, error)
 
 	// History returns the kept versions of key, newest first, up to limit
 	// entries (0 or less: all kept). Deletes and expiries appear as entries
@@ -109,6 +127,45 @@ type Writer interface {
 	Update(ctx context.Context, fn func(tx Txn) error) (Version, error)
 }
 
+// ListResult is one page of a listing: List, ListAt or Txn.List.
+type ListResult struct {
+	// Entries are the page's entries, in key byte order.
+	Entries []Entry
+	// Next is the key to pass as after for the following page, or "" when
+	// no entries remain.
+	Next string
+	// Version is the version of the snapshot the page was read at: the
+	// store's newest version when List read it, v for ListAt, the
+	// transaction's snapshot for Txn.List.
+	Version Version
+}
+
+// KeyRange is the keys a range read covered: those that start with Prefix,
+// sort after After (exclusive; "" from the start of the prefix) and, unless
+// Last is "", not after Last (inclusive).
+type KeyRange struct {
+	Prefix string
+	After  string
+	Last   string
+}
+
+// Contains reports whether key is in r.
+func (r KeyRange) Contains(key string) bool {
+	return strings.HasPrefix(key, r.Prefix) && key > r.After && (r.Last == "" || key <= r.Last)
+}
+
+// String describes r for error messages.
+func (r KeyRange) String() string {
+	s := fmt.Sprintf("keys under %q", r.Prefix)
+	if r.After != "" {
+		s += fmt.Sprintf(" after %q", r.After)
+	}
+	if r.Last != "" {
+		s += fmt.Sprintf(" up to %q", r.Last)
+	}
+	return s
+}
+
 // KV is what a server, a client or another backend of vkv provides: the
 // embedded *Store, the HTTP client in vkvclient, and any later backend all
 // implement it, and package vkvtest checks that they agree.
@@ -138,6 +195,22 @@ type Txn interface {
 	// Expect adds the condition that key is at version v (0: must not exist)
 	// when the transaction commits.
 	Expect(key string, v Version) error
+
+	// List returns a page of the keys under prefix after the key after, as
+	// Reader.List does, as the transaction sees them: its own writes merged
+	// with the snapshot (an entry it wrote has Version 0 until the commit).
+	// Version is the snapshot's.
+	//
+	// Inside Update the range the page covered becomes a condition of the
+	// commit: the keys under prefix after after, up to the last key
+	// returned, or to the end of the prefix when the page returned
+	// everything (Next is ""). If a key in that range was created, changed,
+	// deleted or expired since the snapshot, the commit fails and fn is run
+	// again, as for a key it read with Get; so "create a job only if none
+	// exists under jobs/" is one safe transaction. A backend may also fail
+	// the condition on a change that left the range as it was (etcdkv: a
+	// delete of a key that did not exist); fn then only runs again.
+	List(prefix, after string, limit int) (ListResult, error)
 }
 
 // WriteOptions holds the settings of one write. Implementations of KV build

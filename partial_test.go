@@ -134,8 +134,8 @@ func TestPartialFailureWritesNothing(t *testing.T) {
 			}
 		}
 	}
-	if es, _, err := s.List(ctx, "bad/", "", 0); err != nil || len(es) != 0 {
-		t.Errorf("List(bad/) = %d entries, %v; want none", len(es), err)
+	if lr, err := s.List(ctx, "bad/", "", 0); err != nil || len(lr.Entries) != 0 {
+		t.Errorf("List(bad/) = %d entries, %v; want none", len(lr.Entries), err)
 	}
 
 	// The change feed holds exactly the acknowledged writes, each under the

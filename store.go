@@ -311,6 +311,25 @@ func newestVersion(txn *badger.Txn) (uint64, error) {
 	return v, nil
 }
 
+// snapshotVersion returns the version of txn's snapshot: the newest
+// version it holds. cur must be a value of Store.current loaded before txn
+// was opened: the committer stores current after its commit is visible,
+// so the snapshot holds cur, and perhaps newer versions whose current was
+// not stored yet. Versions are handed out one by one, each with a
+// change-log entry, so when the snapshot has none for cur+1 its version is
+// cur: one point read instead of an iterator (newestVersion) in the usual
+// case.
+func snapshotVersion(txn *badger.Txn, cur uint64) (uint64, error) {
+	_, err := txn.Get(keys.ChangeKey(cur + 1))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return cur, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("vkv: change log: %w", err)
+	}
+	return newestVersion(txn)
+}
+
 // load reads the version counter and the compaction mark.
 func (s *Store) load() error {
 	return s.db.View(func(txn *badger.Txn) error {
@@ -528,15 +547,25 @@ func (s *Store) GetAt(ctx context.Context, key string, v Version) (Entry, error)
 	return e, nil
 }
 
-// List returns a page of live entries under prefix after the key after.
-func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]Entry, string, error) {
+// List returns a page of live entries under prefix after the key after,
+// and the version of the snapshot it read them at.
+func (s *Store) List(ctx context.Context, prefix, after string, limit int) (ListResult, error) {
 	if err := s.enter(ctx); err != nil {
-		return nil, "", err
+		return ListResult{}, err
 	}
 	defer s.exit()
+	cur := s.current.Load()
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	return listLatest(ctx, txn, prefix, after, limit, s.opts.Clock.Now())
+	v, err := snapshotVersion(txn, cur)
+	if err != nil {
+		return ListResult{}, err
+	}
+	entries, next, err := listLatest(ctx, txn, prefix, after, limit, s.opts.Clock.Now())
+	if err != nil {
+		return ListResult{}, err
+	}
+	return ListResult{Entries: entries, Next: next, Version: Version(v)}, nil
 }
 
 func listLatest(ctx context.Context, txn *badger.Txn, prefix, after string, limit int, now time.Time) ([]Entry, string, error) {

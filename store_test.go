@@ -138,7 +138,8 @@ func TestWritesSurviveReopen(t *testing.T) {
 	got := map[string]vkv.Version{}
 	after := ""
 	for {
-		page, next, err := s.List(ctx, "", after, vkv.MaxListLimit)
+		lr, err := s.List(ctx, "", after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,8 +426,8 @@ func TestTxnTooManyBytes(t *testing.T) {
 	if !errors.Is(err, vkv.ErrTxnTooLarge) {
 		t.Fatalf("Update of 4 MB inline values: %v, want ErrTxnTooLarge", err)
 	}
-	if page, _, _ := s.List(ctx, "", "", 10); len(page) != 0 {
-		t.Fatalf("refused transaction wrote %d keys", len(page))
+	if lr, _ := s.List(ctx, "", "", 10); len(lr.Entries) != 0 {
+		t.Fatalf("refused transaction wrote %d keys", len(lr.Entries))
 	}
 }
 
@@ -600,7 +601,8 @@ func TestExpiredBeforeReaped(t *testing.T) {
 	if _, err := s.Get(ctx, "lock"); !errors.Is(err, vkv.ErrNotFound) {
 		t.Errorf("Get(expired) = %v, want ErrNotFound", err)
 	}
-	page, _, err := s.List(ctx, "", "", 0)
+	lr, err := s.List(ctx, "", "", 0)
+	page := lr.Entries
 	if err != nil {
 		t.Fatal(err)
 	}

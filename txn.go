@@ -117,13 +117,14 @@ func (s *Store) View(ctx context.Context, fn func(tx Txn) error) error {
 type storeBackend struct{ s *Store }
 
 func (b storeBackend) Snapshot(ctx context.Context) (TxnSnapshot, error) {
-	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(b.s.current.Load()), now: b.s.opts.Clock.Now()}, nil
+	cur := b.s.current.Load()
+	return &storeSnapshot{txn: b.s.db.NewTransaction(false), version: Version(cur), now: b.s.opts.Clock.Now()}, nil
 }
 
 func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []TxnOp) (Version, error) {
 	r := &request{conds: make([]condition, len(conds)), ops: make([]writeOp, len(ops))}
 	for i, c := range conds {
-		r.conds[i] = condition{key: c.Key, version: c.Version}
+		r.conds[i] = condition{key: c.Key, version: c.Version, rng: c.Range, count: c.Count}
 	}
 	for i, op := range ops {
 		// The engine owns op.Value and keeps it unchanged until Commit
@@ -142,15 +143,37 @@ func (b storeBackend) Commit(ctx context.Context, conds []TxnCondition, ops []Tx
 type storeSnapshot struct {
 	txn     *badger.Txn
 	version Version
+	exact   bool // version is the snapshot's own (see Version)
 	now     time.Time
 }
 
 func (sn *storeSnapshot) Get(key string) (Entry, error) {
 	return getLatest(sn.txn, key, instant(sn.now))
 }
-func (sn *storeSnapshot) Version() (Version, error) { return sn.version, nil }
-func (sn *storeSnapshot) Now() time.Time            { return sn.now }
-func (sn *storeSnapshot) Close()                    { sn.txn.Discard() }
+func (sn *storeSnapshot) List(prefix, after string, limit int) (ListResult, error) {
+	v, err := sn.Version()
+	if err != nil {
+		return ListResult{}, err
+	}
+	entries, next, err := listLatest(context.Background(), sn.txn, prefix, after, limit, sn.now)
+	return ListResult{Entries: entries, Next: next, Version: v}, err
+}
+
+// Version returns the snapshot's own version: a range condition needs it
+// exactly, and the current loaded before the snapshot was opened may lag
+// behind it (snapshotVersion).
+func (sn *storeSnapshot) Version() (Version, error) {
+	if !sn.exact {
+		v, err := snapshotVersion(sn.txn, uint64(sn.version))
+		if err != nil {
+			return 0, err
+		}
+		sn.version, sn.exact = Version(v), true
+	}
+	return sn.version, nil
+}
+func (sn *storeSnapshot) Now() time.Time { return sn.now }
+func (sn *storeSnapshot) Close()         { sn.txn.Discard() }
 
 // The transaction engine, shared by every backend.
 
@@ -181,6 +204,12 @@ type TxnSnapshot interface {
 	// Get returns the live entry of key at the snapshot, or an error
 	// matching ErrNotFound if it is absent or expired at Now.
 	Get(key string) (Entry, error)
+	// List returns a page of the live entries (at Now) under prefix
+	// after the key after at the snapshot, as Reader.List does, with the
+	// snapshot's exact version: every write up to it and none above it is
+	// in the snapshot. A page may hold fewer than limit entries while
+	// Next is not "". The first read (Get or List) may fix the version.
+	List(prefix, after string, limit int) (ListResult, error)
 	// Version returns the version the snapshot reads at. A backend may
 	// fix it on the first call.
 	Version() (Version, error)
@@ -190,10 +219,21 @@ type TxnSnapshot interface {
 	Close()
 }
 
-// TxnCondition is a condition of a commit: Key is at Version (0: absent).
+// TxnCondition is a condition of a commit: Key is at Version (0: absent),
+// or, when Range is set, a range condition.
+//
+// A range condition (Key "") holds when the live keys in Range are the ones
+// a range read saw at the snapshot of version Version: none has a version
+// above Version, and there are Count of them (so none was deleted or
+// expired). When it fails, the *ConflictError has a Conflict with Range set
+// and Expected Version, naming a key of the range that changed if the
+// backend can tell one. A backend may fail a range condition that holds
+// (never the reverse); the transaction then only runs again.
 type TxnCondition struct {
 	Key     string
 	Version Version
+	Range   *KeyRange
+	Count   int
 }
 
 // TxnOp is a buffered write: a put of Value with an optional TTL (or
@@ -280,6 +320,7 @@ func (e *TxnEngine) attempt(ctx context.Context, fn func(tx Txn) error) (v Versi
 	for _, k := range tx.readOrder {
 		conds = append(conds, TxnCondition{Key: k, Version: tx.reads[k]})
 	}
+	conds = append(conds, tx.ranges...)
 	v, err = e.backend.Commit(ctx, conds, tx.ops)
 	var ce *ConflictError
 	if !errors.As(err, &ce) {
@@ -288,7 +329,10 @@ func (e *TxnEngine) attempt(ctx context.Context, fn func(tx Txn) error) (v Versi
 	// A failed condition at the version fn read means fn saw an old
 	// value: run it again. One of Expect's alone is final.
 	for _, c := range ce.Conflicts {
-		if rv, ok := tx.reads[c.Key]; ok && rv == c.Expected {
+		if c.Range != nil && len(tx.ranges) > 0 {
+			return 0, true, err // every range condition is a read's
+		}
+		if rv, ok := tx.reads[c.Key]; ok && rv == c.Expected && c.Range == nil {
 			return 0, true, err
 		}
 	}
@@ -320,6 +364,7 @@ type engineTxn struct {
 
 	reads     map[string]Version
 	readOrder []string
+	ranges    []TxnCondition // the range conditions of List, in order
 	expects   []TxnCondition
 	ops       []TxnOp
 	opIndex   map[string]int
@@ -360,18 +405,7 @@ func (t *engineTxn) Get(key string) (Entry, error) {
 		if op.Delete {
 			return Entry{}, notFound(key)
 		}
-		e := Entry{Key: key, Value: append([]byte{}, op.Value...)}
-		switch {
-		case op.TTL > 0:
-			e.ExpiresAt = t.snap.Now().Add(op.TTL)
-		case op.KeepTTL:
-			// The expiry the key has in the snapshot; the commit keeps
-			// the one it has then.
-			if cur, err := t.snap.Get(key); err == nil {
-				e.ExpiresAt = cur.ExpiresAt
-			}
-		}
-		return e, nil
+		return t.ownEntry(op), nil
 	}
 	e, err := t.snap.Get(key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -387,6 +421,23 @@ func (t *engineTxn) Get(key string) (Entry, error) {
 		}
 	}
 	return e, err
+}
+
+// ownEntry is the entry the put op of this transaction makes, as it reads
+// it back.
+func (t *engineTxn) ownEntry(op TxnOp) Entry {
+	e := Entry{Key: op.Key, Value: append([]byte{}, op.Value...)}
+	switch {
+	case op.TTL > 0:
+		e.ExpiresAt = t.snap.Now().Add(op.TTL)
+	case op.KeepTTL:
+		// The expiry the key has in the snapshot; the commit keeps the
+		// one it has then.
+		if cur, err := t.snap.Get(op.Key); err == nil {
+			e.ExpiresAt = cur.ExpiresAt
+		}
+	}
+	return e
 }
 
 func (t *engineTxn) add(op TxnOp) error {

@@ -36,7 +36,8 @@ func committed(t *testing.T, s *vkv.Store, prefix string, from vkv.Version) []ch
 	after := ""
 	keys := map[string]bool{}
 	for {
-		page, next, err := s.List(ctx, prefix, after, vkv.MaxListLimit)
+		lr, err := s.List(ctx, prefix, after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,6 +42,15 @@
 // Expiry is judged by the Clock of the KV that reads or writes (Options.
 // Clock); replicas should keep their clocks in sync (NTP), as with any TTL.
 //
+// # Range reads
+//
+// List reads at one revision and reports it; ListAt is an etcd range read
+// at revision v. Txn.List inside Update makes the range it read a
+// condition, compared as "ModRevision < v+1" over the range of records and
+// over the range of delete markers (a deleted key has no record left to
+// compare; txnrange.go). A delete of an absent key also rewrites its
+// marker, so it fails such a condition, and the transaction runs again.
+//
 // # Limits
 //
 // etcd bounds the operations of one Txn (--max-txn-ops, default 128) and

@@ -3,6 +3,7 @@ package etcdkv
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -99,25 +100,45 @@ func (kv *KV) oldest(ctx context.Context) vkv.Version {
 	return 0
 }
 
-// List returns a page of live entries under prefix after the key after; see
-// vkv.Reader.
-func (kv *KV) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
+// List returns a page of live entries under prefix after the key after,
+// and the revision it read them at; see vkv.Reader.
+func (kv *KV) List(ctx context.Context, prefix, after string, limit int) (vkv.ListResult, error) {
 	if err := kv.enter(); err != nil {
-		return nil, "", err
+		return vkv.ListResult{}, err
 	}
+	now := kv.opts.Clock.Now()
+	return kv.list(ctx, prefix, after, limit, 0, &now)
+}
+
+// ListAt returns a page of the entries under prefix after the key after as
+// they were at version v: an etcd range read at revision v; see
+// vkv.Reader.
+func (kv *KV) ListAt(ctx context.Context, prefix, after string, limit int, v vkv.Version) (vkv.ListResult, error) {
+	if err := kv.enter(); err != nil {
+		return vkv.ListResult{}, err
+	}
+	if v == 0 {
+		// Revision 0 means "the newest" to etcd; nothing exists at 0.
+		return vkv.ListResult{}, nil
+	}
+	return kv.list(ctx, prefix, after, limit, int64(v), nil)
+}
+
+// list reads a page at revision rev (0: the newest), leaving out the
+// entries expired at *now (nil: none, entries as recorded).
+func (kv *KV) list(ctx context.Context, prefix, after string, limit int, rev int64, now *time.Time) (vkv.ListResult, error) {
 	if limit <= 0 {
 		limit = vkv.DefaultListLimit
 	}
 	limit = min(limit, vkv.MaxListLimit)
-	now := kv.opts.Clock.Now()
 	start := kv.recordKey(prefix)
 	if after >= prefix {
 		start = kv.recordKey(after) + "\x00"
 	}
 	end := clientv3.GetPrefixRangeEnd(kv.recordKey(prefix))
 	var out []vkv.Entry
-	var rev int64 // the revision of the first page: all pages read at it
 	for {
+		// Every page of etcd's is read at the revision of the first.
 		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(int64(limit + 1 - len(out)))}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
@@ -126,24 +147,31 @@ func (kv *KV) List(ctx context.Context, prefix, after string, limit int) ([]vkv.
 		resp, err := kv.cli.Get(rctx, start, opts...)
 		cancel()
 		if err != nil {
-			return nil, "", kv.readErr(ctx, "", vkv.Version(rev), err)
+			err = kv.readErr(ctx, "", vkv.Version(rev), err)
+			var ce *vkv.CompactedError
+			if errors.As(err, &ce) {
+				ce.Range = &vkv.KeyRange{Prefix: prefix, After: after}
+			}
+			return vkv.ListResult{}, err
 		}
-		rev = resp.Header.Revision
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
 		for _, m := range resp.Kvs {
 			e, err := kv.entry(m)
 			if err != nil {
-				return nil, "", err
+				return vkv.ListResult{}, err
 			}
-			if e.Expired(now) {
+			if now != nil && e.Expired(*now) {
 				continue
 			}
 			if len(out) == limit {
-				return out, out[len(out)-1].Key, nil
+				return vkv.ListResult{Entries: out, Next: out[len(out)-1].Key, Version: vkv.Version(rev)}, nil
 			}
 			out = append(out, e)
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return out, "", nil
+			return vkv.ListResult{Entries: out, Version: vkv.Version(rev)}, nil
 		}
 		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}

@@ -49,6 +49,10 @@ func (kv *KV) run(ctx context.Context, c *commit) (vkv.Version, error) {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(kv.recordKey(key)), "=", k.rev))
 		}
 		for _, cd := range c.conds {
+			if cd.Range != nil {
+				cmps = append(cmps, kv.rangeCompares(cd)...)
+				continue
+			}
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(kv.recordKey(cd.Key)), "=", int64(cd.Version)))
 		}
 		if c.mustExist {
@@ -83,9 +87,15 @@ func (kv *KV) run(ctx context.Context, c *commit) (vkv.Version, error) {
 		var els []clientv3.Op
 		seen := make(map[string]bool)
 		for _, cd := range c.conds {
-			if !seen[cd.Key] {
+			if cd.Range == nil && !seen[cd.Key] {
 				seen[cd.Key] = true
 				els = append(els, clientv3.OpGet(kv.recordKey(cd.Key)))
+			}
+		}
+		nKeys := len(els)
+		for _, cd := range c.conds {
+			if cd.Range != nil {
+				els = append(els, kv.rangeChanges(cd)...)
 			}
 		}
 		els = append(els, kv.dueOp(now))
@@ -119,13 +129,25 @@ func (kv *KV) run(ctx context.Context, c *commit) (vkv.Version, error) {
 			continue
 		}
 		current := make(map[string]*mvccpb.KeyValue)
-		for _, r := range rs[:len(rs)-1] {
+		for _, r := range rs[:nKeys] {
 			if kvs := r.GetResponseRange().GetKvs(); len(kvs) > 0 {
 				current[string(kvs[0].Key)] = kvs[0]
 			}
 		}
 		var conflicts []vkv.Conflict
+		ranges := rs[nKeys : len(rs)-1]
 		for _, cd := range c.conds {
+			if cd.Range != nil {
+				cf, err := kv.rangeConflict(cd, ranges[0], ranges[1])
+				if err != nil {
+					return 0, err
+				}
+				if cf != nil {
+					conflicts = append(conflicts, *cf)
+				}
+				ranges = ranges[2:]
+				continue
+			}
 			m := current[kv.recordKey(cd.Key)]
 			var actual int64
 			if m != nil {
@@ -378,6 +400,15 @@ func (sn *snapshot) Version() (vkv.Version, error) {
 		sn.rev = resp.Header.Revision
 	}
 	return vkv.Version(sn.rev), nil
+}
+
+// List reads a page at the snapshot's revision; the first read pins it.
+func (sn *snapshot) List(prefix, after string, limit int) (vkv.ListResult, error) {
+	res, err := sn.kv.list(sn.ctx, prefix, after, limit, sn.rev, &sn.now)
+	if err == nil && sn.rev == 0 {
+		sn.rev = int64(res.Version)
+	}
+	return res, err
 }
 
 func (sn *snapshot) Now() time.Time { return sn.now }

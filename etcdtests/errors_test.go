@@ -38,7 +38,7 @@ func TestUnreachable(t *testing.T) {
 		call  func() error
 	}{
 		{"Get", false, func() error { _, err := kv.Get(ctx, "k"); return err }},
-		{"List", false, func() error { _, _, err := kv.List(ctx, "", "", 0); return err }},
+		{"List", false, func() error { _, err := kv.List(ctx, "", "", 0); return err }},
 		{"History", false, func() error { _, err := kv.History(ctx, "k", 0); return err }},
 		{"Put", true, func() error { _, err := kv.Put(ctx, "k", []byte("v")); return err }},
 		{"Update", true, func() error {

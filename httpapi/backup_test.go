@@ -105,11 +105,13 @@ func TestBackupRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	want, _, err := s.List(ctx, "", "", 1000)
+	lr, err := s.List(ctx, "", "", 1000)
+	want := lr.Entries
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := r.List(ctx, "", "", 1000)
+	lr, err = r.List(ctx, "", "", 1000)
+	got := lr.Entries
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -322,7 +322,8 @@ func snapshot(t *testing.T, kv vkv.KV, keys []string) storeSnapshot {
 	}
 	all := append([]string(nil), keys...)
 	for after := ""; ; {
-		page, next, err := kv.List(ctx, "", after, vkv.MaxListLimit)
+		lr, err := kv.List(ctx, "", after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatal(err)
 		}

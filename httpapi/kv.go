@@ -300,7 +300,10 @@ func intParam(r *http.Request, name string) (int, error) {
 	return n, nil
 }
 
-// list serves GET /v1/kv?prefix=P&after=K&limit=N.
+// list serves GET /v1/kv?prefix=P&after=K&limit=N, and with &version=N
+// the page as it was at version N (vkv.Reader.ListAt). The version the
+// page was read at is in the body and in Vkv-Store-Version; ?version=latest
+// is the same as no version.
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	limit, err := intParam(r, wire.ParamLimit)
 	if err != nil {
@@ -313,19 +316,33 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	limit = min(limit, vkv.MaxListLimit)
 	q := r.URL.Query()
 	prefix := q.Get(wire.ParamPrefix)
+	var v vkv.Version
+	at := false
+	if vals := q[wire.ParamVersion]; !(len(vals) == 1 && vals[0] == wire.VersionLatest) {
+		if v, at, err = queryVersion(r); err != nil {
+			h.writeError(w, r, err, errInfo{})
+			return
+		}
+	}
 	// The whole range must be granted: a list is never filtered.
 	if !h.allow(w, r, Need{Access: Read, Key: prefix, Prefix: true}) {
 		return
 	}
-	entries, next, err := h.kv.List(r.Context(), prefix, q.Get(wire.ParamAfter), limit)
+	var page vkv.ListResult
+	if at {
+		page, err = h.kv.ListAt(r.Context(), prefix, q.Get(wire.ParamAfter), limit, v)
+	} else {
+		page, err = h.kv.List(r.Context(), prefix, q.Get(wire.ParamAfter), limit)
+	}
 	if err != nil {
 		h.writeError(w, r, err, errInfo{})
 		return
 	}
-	res := wire.ListResult{Items: make([]wire.Item, 0, len(entries)), Next: next, NextBase64: wire.KeyBytes(next)}
-	for i := range entries {
-		res.Items = append(res.Items, wire.ItemOf(&entries[i]))
+	res := wire.ListResult{Items: make([]wire.Item, 0, len(page.Entries)), Next: page.Next, NextBase64: wire.KeyBytes(page.Next), Version: page.Version}
+	for i := range page.Entries {
+		res.Items = append(res.Items, wire.ItemOf(&page.Entries[i]))
 	}
+	w.Header().Set(wire.HeaderStoreVersion, page.Version.String())
 	writeJSON(w, http.StatusOK, res)
 }
 

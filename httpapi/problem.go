@@ -141,7 +141,11 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 		}
 		p.CurrentVersion = &cur
 	case errors.As(err, &ce):
-		set(http.StatusConflict, wire.ProblemConflict, conflictDetail(ce.Key, ce.Expected, ce.Actual))
+		detail := conflictDetail(ce.Key, ce.Expected, ce.Actual)
+		if len(ce.Conflicts) > 0 && ce.Conflicts[0].Range != nil {
+			detail = rangeConflictDetail(&ce.Conflicts[0])
+		}
+		set(http.StatusConflict, wire.ProblemConflict, detail)
 		p.Key = &ce.Key
 		p.ExpectedVersion, p.CurrentVersion = &ce.Expected, &ce.Actual
 		if info.prefer && ce.Current != nil {
@@ -155,7 +159,8 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 				conflicts = []vkv.Conflict{{Key: ce.Key, Expected: ce.Expected, Actual: ce.Actual, Current: ce.Current}}
 			}
 			for _, c := range conflicts {
-				it := wire.ConflictItem{Key: c.Key, KeyBase64: wire.KeyBytes(c.Key), ExpectedVersion: c.Expected, CurrentVersion: c.Actual}
+				it := wire.ConflictItem{Key: c.Key, KeyBase64: wire.KeyBytes(c.Key), ExpectedVersion: c.Expected, CurrentVersion: c.Actual,
+					Range: wire.KeyRangeOf(c.Range)}
 				if info.prefer && c.Current != nil {
 					it.CurrentValue = valuePtr(c.Current.Value)
 					it.CurrentCreateVersion = c.Current.CreateVersion
@@ -174,11 +179,16 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 			set(http.StatusNotFound, wire.ProblemNotFound, "no such key")
 		}
 	case errors.As(err, &cpe):
-		if cpe.Key == "" {
+		switch {
+		case cpe.Range != nil:
+			// A list at a version (ListAt).
+			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("version %d of the %s is compacted; the oldest kept version is %d",
+				cpe.Requested, cpe.Range, cpe.Oldest))
+		case cpe.Key == "":
 			// A watch: the change log names no key.
 			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("the changes after version %d are compacted; the oldest kept version is %d, so fromVersion must be %d or later",
 				cpe.Requested, cpe.Oldest, max(cpe.Oldest, 1)-1))
-		} else {
+		default:
 			set(http.StatusGone, wire.ProblemCompacted, fmt.Sprintf("version %d of key %q is compacted; the oldest kept version is %d", cpe.Requested, cpe.Key, cpe.Oldest))
 			p.Key = &cpe.Key
 		}
@@ -255,6 +265,19 @@ func conflictDetail(key string, expected, actual vkv.Version) string {
 	default:
 		return fmt.Sprintf("key %q is at version %d, not %d", key, actual, expected)
 	}
+}
+
+// rangeConflictDetail describes the failed range condition c.
+func rangeConflictDetail(c *vkv.Conflict) string {
+	d := fmt.Sprintf("the %s changed after version %d", c.Range, c.Expected)
+	switch {
+	case c.Key == "":
+	case c.Actual == 0:
+		d += fmt.Sprintf(": key %q no longer exists", c.Key)
+	default:
+		d += fmt.Sprintf(": key %q is at version %d", c.Key, c.Actual)
+	}
+	return d
 }
 
 func valuePtr(b []byte) *[]byte {

@@ -167,8 +167,11 @@ func (f failingKV) CompareAndDelete(context.Context, string, vkv.Version) (vkv.V
 func (f failingKV) Update(context.Context, func(vkv.Txn) error) (vkv.Version, error) {
 	return 0, f.fail()
 }
-func (f failingKV) List(context.Context, string, string, int) ([]vkv.Entry, string, error) {
-	return nil, "", f.fail()
+func (f failingKV) List(context.Context, string, string, int) (vkv.ListResult, error) {
+	return vkv.ListResult{}, f.fail()
+}
+func (f failingKV) ListAt(context.Context, string, string, int, vkv.Version) (vkv.ListResult, error) {
+	return vkv.ListResult{}, f.fail()
 }
 func (f failingKV) History(context.Context, string, int) ([]vkv.Entry, error) {
 	return nil, f.fail()

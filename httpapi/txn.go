@@ -42,7 +42,11 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 	// Every key, before anything is written: read on each condition's,
 	// write on each op's.
 	for _, c := range req.Conditions {
-		if !h.allow(w, r, Need{Access: Read, Key: c.Key}) {
+		need := Need{Access: Read, Key: c.Key}
+		if c.Range != nil {
+			need = Need{Access: Read, Key: c.Range.KeyRange().Prefix, Prefix: true}
+		}
+		if !h.allow(w, r, need) {
 			return
 		}
 	}
@@ -52,7 +56,13 @@ func (h *handler) txn(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v, err := h.kv.Update(r.Context(), func(tx vkv.Txn) error {
+		if err := h.checkRanges(r.Context(), tx, req.Conditions); err != nil {
+			return err
+		}
 		for _, c := range req.Conditions {
+			if c.Range != nil {
+				continue
+			}
 			if err := tx.Expect(c.Key, *c.Version); err != nil {
 				return err
 			}
@@ -113,6 +123,12 @@ func (h *handler) decodeTxn(body []byte) (*wire.TxnRequest, [][]vkv.WriteOption,
 		return nil, nil, err
 	}
 	for i, c := range req.Conditions {
+		if c.Range != nil || c.Count != nil {
+			if err := checkRangeCond(i, c); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if err := h.checkKey(c.Key); err != nil {
 			return nil, nil, err
 		}

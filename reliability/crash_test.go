@@ -374,7 +374,8 @@ func verifyCrashState(t *testing.T, c *vkvclient.Client, led *ledger, getAt bool
 	}
 	after := ""
 	for {
-		page, next, err := c.List(ctx, "crash/fresh/", after, vkv.MaxListLimit)
+		lr, err := c.List(ctx, "crash/fresh/", after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatalf("List after restart: %v", err)
 		}

@@ -196,8 +196,11 @@ func (s *spread) Get(ctx context.Context, key string) (vkv.Entry, error) {
 func (s *spread) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entry, error) {
 	return s.next().GetAt(ctx, key, v)
 }
-func (s *spread) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
+func (s *spread) List(ctx context.Context, prefix, after string, limit int) (vkv.ListResult, error) {
 	return s.next().List(ctx, prefix, after, limit)
+}
+func (s *spread) ListAt(ctx context.Context, prefix, after string, limit int, v vkv.Version) (vkv.ListResult, error) {
+	return s.next().ListAt(ctx, prefix, after, limit, v)
 }
 func (s *spread) History(ctx context.Context, key string, limit int) ([]vkv.Entry, error) {
 	return s.next().History(ctx, key, limit)

@@ -59,11 +59,13 @@ func TestBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	want, _, err := s.List(ctx, "", "", 100)
+	lr, err := s.List(ctx, "", "", 100)
+	want := lr.Entries
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := r.List(ctx, "", "", 100)
+	lr, err = r.List(ctx, "", "", 100)
+	got := lr.Entries
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -601,8 +601,19 @@ func decodeJSON(resp *http.Response, v any) error {
 	return nil
 }
 
-// List returns a page of the entries under prefix after the key after.
-func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
+// List returns a page of the entries under prefix after the key after,
+// and the version the server read them at.
+func (c *Client) List(ctx context.Context, prefix, after string, limit int) (vkv.ListResult, error) {
+	return c.list(ctx, prefix, after, limit, 0, false)
+}
+
+// ListAt returns a page of the entries under prefix after the key after as
+// they were at version v, with GET /v1/kv?version=v.
+func (c *Client) ListAt(ctx context.Context, prefix, after string, limit int, v vkv.Version) (vkv.ListResult, error) {
+	return c.list(ctx, prefix, after, limit, v, true)
+}
+
+func (c *Client) list(ctx context.Context, prefix, after string, limit int, v vkv.Version, at bool) (vkv.ListResult, error) {
 	q := url.Values{}
 	if prefix != "" {
 		q.Set(wire.ParamPrefix, prefix)
@@ -613,20 +624,27 @@ func (c *Client) List(ctx context.Context, prefix, after string, limit int) ([]v
 	if limit > 0 {
 		q.Set(wire.ParamLimit, strconv.Itoa(limit))
 	}
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/kv", query: q, kind: opRead})
+	if at {
+		q.Set(wire.ParamVersion, v.String())
+	}
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: "/v1/kv", query: q, kind: opRead, version: v})
 	if err != nil {
-		return nil, "", err
+		var ce *vkv.CompactedError
+		if errors.As(err, &ce) {
+			ce.Range = &vkv.KeyRange{Prefix: prefix, After: after}
+		}
+		return vkv.ListResult{}, err
 	}
 	defer resp.Body.Close()
 	var res wire.ListResult
 	if err := decodeJSON(resp, &res); err != nil {
-		return nil, "", err
+		return vkv.ListResult{}, err
 	}
 	entries := make([]vkv.Entry, len(res.Items))
 	for i := range res.Items {
 		entries[i] = res.Items[i].Entry()
 	}
-	return entries, wire.WireKey(res.Next, res.NextBase64), nil
+	return vkv.ListResult{Entries: entries, Next: wire.WireKey(res.Next, res.NextBase64), Version: res.Version}, nil
 }
 
 // History returns up to limit kept versions of key, newest first.

@@ -33,13 +33,17 @@
 // Update and View run their function against a snapshot: the first Get
 // reads the key at the store's newest version and pins it, in one request
 // (GET ?version=latest, which reports the version in Vkv-Store-Version), and
-// every later Get reads at that version (GET ?version=V). An Update that
+// every later Get reads at that version (GET ?version=V); a first Txn.List
+// pins it with the version GET /v1/kv reports, and later pages read at it
+// (GET /v1/kv?version=V). An Update that
 // reads one key and writes it is two requests: the read and the commit.
 // Only a function that neither reads nor writes makes the client ask
 // /healthz for the version (Update returns it); so does every transaction
 // on a server from before ?version=latest. Update buffers writes and
 // commits them with POST /v1/txn, sending the version of every key read as
-// a condition beside the function's own Expect conditions. When only read
+// a condition beside the function's own Expect conditions, and each range
+// Txn.List read as a range condition (the range, V and the number of keys
+// it held), which the server checks with its own range reads. When only read
 // conditions fail, the function is run again (at most 64 times, while ctx
 // allows), as the embedded store does. Expiry is judged at the time the
 // snapshot was taken, on the client's clock (WithClock). A server whose KV

@@ -140,7 +140,7 @@ func conflictFromProblem(p *wire.Problem, key string) *vkv.ConflictError {
 		for _, it := range p.Conflicts {
 			k := wire.WireKey(it.Key, it.KeyBase64)
 			cs = append(cs, vkv.Conflict{Key: k, Expected: it.ExpectedVersion, Actual: it.CurrentVersion,
-				Current: currentEntry(k, it.CurrentVersion, it.CurrentValue, it.CurrentCreateVersion, it)})
+				Current: currentEntry(k, it.CurrentVersion, it.CurrentValue, it.CurrentCreateVersion, it), Range: it.Range.KeyRange()})
 		}
 	} else {
 		c := vkv.Conflict{Key: key}

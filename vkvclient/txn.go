@@ -87,6 +87,36 @@ func (sn *clientSnapshot) Get(key string) (vkv.Entry, error) {
 	return e, err
 }
 
+// List reads a page at the snapshot's version, with GET /v1/kv?version=V;
+// a first read pins V with the version a plain List reports. Entries that
+// have expired at the snapshot's time are left out, as the store's
+// snapshot leaves them out.
+func (sn *clientSnapshot) List(prefix, after string, limit int) (vkv.ListResult, error) {
+	var (
+		res vkv.ListResult
+		err error
+	)
+	if !sn.pinned {
+		res, err = sn.c.List(sn.ctx, prefix, after, limit)
+		if err != nil {
+			return vkv.ListResult{}, err
+		}
+		sn.pinned, sn.hasPin, sn.pin = true, true, res.Version
+	} else {
+		if res, err = sn.c.ListAt(sn.ctx, prefix, after, limit, sn.pin); err != nil {
+			return vkv.ListResult{}, err
+		}
+	}
+	live := res.Entries[:0]
+	for _, e := range res.Entries {
+		if !e.Expired(sn.now) {
+			live = append(live, e)
+		}
+	}
+	res.Entries = live
+	return res, nil
+}
+
 func (sn *clientSnapshot) Now() time.Time { return sn.now }
 func (sn *clientSnapshot) Close()         {}
 
@@ -124,6 +154,11 @@ func (b clientBackend) Commit(ctx context.Context, conds []vkv.TxnCondition, ops
 	}
 	for _, cd := range conds {
 		v := cd.Version
+		if cd.Range != nil {
+			n := cd.Count
+			req.Conditions = append(req.Conditions, wire.TxnCondition{Version: &v, Range: wire.KeyRangeOf(cd.Range), Count: &n})
+			continue
+		}
 		req.Conditions = append(req.Conditions, wire.TxnCondition{Key: cd.Key, KeyBase64: wire.KeyBytes(cd.Key), Version: &v})
 	}
 	for _, op := range ops {

@@ -91,7 +91,8 @@ func testConcurrentMixed(t *testing.T, kv vkv.KV) {
 					}
 				case 5:
 					prefix := key[:2]
-					es, _, err := kv.List(ctx, prefix, "", 0)
+					lr, err := kv.List(ctx, prefix, "", 0)
+					es := lr.Entries
 					if err != nil {
 						fail("List(%q): %v", prefix, err)
 					}

@@ -86,7 +86,8 @@ func keyOps(ctx context.Context, kv vkv.KV, key string, value []byte) []struct {
 // caller before a series of rejected writes.
 func wantOnlySeed(tb testing.TB, kv vkv.KV) {
 	tb.Helper()
-	es, _, err := kv.List(tb.Context(), "", "", 0)
+	lr, err := kv.List(tb.Context(), "", "", 0)
+	es := lr.Entries
 	if err != nil || len(es) != 1 || es[0].Key != "seed" {
 		tb.Errorf("List after rejected writes = %q, %v; want only %q", keysOf(es), err, "seed")
 	}
@@ -170,8 +171,8 @@ func testTxnTooLarge(t *testing.T, kv vkv.KV) {
 	wantErrIs(t, what, err, vkv.ErrTxnTooLarge)
 	wantNotFound(t, kv, "big/000000")
 	wantNotFound(t, kv, keyf("big/%06d", hugeTxnOps-1))
-	if es, _, err := kv.List(ctx, "big/", "", 1); err != nil || len(es) != 0 {
-		t.Errorf("List(%q) after the rejected transaction = %d entries, %v; want none", "big/", len(es), err)
+	if lr, err := kv.List(ctx, "big/", "", 1); err != nil || len(lr.Entries) != 0 {
+		t.Errorf("List(%q) after the rejected transaction = %d entries, %v; want none", "big/", len(lr.Entries), err)
 	}
 	// The store still works.
 	v := put(t, kv, "after", "x")
@@ -190,7 +191,7 @@ func testCancelledContext(t *testing.T, kv vkv.KV) {
 	}{
 		{"Get", func() error { return errOf(kv.Get(ctx, "k")) }},
 		{"GetAt", func() error { return errOf(kv.GetAt(ctx, "k", v)) }},
-		{"List", func() error { _, _, err := kv.List(ctx, "", "", 0); return err }},
+		{"List", func() error { _, err := kv.List(ctx, "", "", 0); return err }},
 		{"History", func() error { return errOf(kv.History(ctx, "k", 0)) }},
 		{"View", func() error { return kv.View(ctx, func(tx vkv.Txn) error { return nil }) }},
 		{"Put", func() error { return errOf(kv.Put(ctx, "k", []byte("cancelled"))) }},
@@ -238,7 +239,7 @@ func testClosed(t *testing.T, kv vkv.KV) {
 		{"Get", func() error { return errOf(kv.Get(ctx, "k")) }},
 		{"Get missing", func() error { return errOf(kv.Get(ctx, "missing")) }},
 		{"GetAt", func() error { return errOf(kv.GetAt(ctx, "k", v)) }},
-		{"List", func() error { _, _, err := kv.List(ctx, "", "", 0); return err }},
+		{"List", func() error { _, err := kv.List(ctx, "", "", 0); return err }},
 		{"History", func() error { return errOf(kv.History(ctx, "k", 0)) }},
 		{"View", func() error { return kv.View(ctx, func(tx vkv.Txn) error { ran = true; return nil }) }},
 		{"Put", func() error { return errOf(kv.Put(ctx, "k", []byte("y"))) }},
@@ -361,8 +362,8 @@ func testTxnManyBytes(t *testing.T, kv vkv.KV) {
 		}
 	case errors.Is(err, vkv.ErrTxnTooLarge):
 		t.Logf("Update writing %d values of %d bytes: %v", n, size, err)
-		if es, _, err := kv.List(ctx, "bytes/", "", 0); err != nil || len(es) != 0 {
-			t.Errorf("List(%q) after the rejected transaction = %d entries, %v; want none", "bytes/", len(es), err)
+		if lr, err := kv.List(ctx, "bytes/", "", 0); err != nil || len(lr.Entries) != 0 {
+			t.Errorf("List(%q) after the rejected transaction = %d entries, %v; want none", "bytes/", len(lr.Entries), err)
 		}
 	default:
 		t.Errorf("Update writing %d values of %d bytes: %v, want success or ErrTxnTooLarge", n, size, err)

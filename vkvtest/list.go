@@ -64,7 +64,8 @@ func listAllKeys(tb testing.TB, kv vkv.KV, prefix string, limit int) []string {
 		if page > 10_000 {
 			tb.Fatalf("List(%q, limit %d): paging did not end after %d pages", prefix, limit, page)
 		}
-		es, next, err := kv.List(tb.Context(), prefix, after, limit)
+		lr, err := kv.List(tb.Context(), prefix, after, limit)
+		es, next := lr.Entries, lr.Next
 		if err != nil {
 			tb.Fatalf("List(%q, %q, %d): %v", prefix, after, limit, err)
 		}
@@ -87,7 +88,8 @@ func listAllKeys(tb testing.TB, kv vkv.KV, prefix string, limit int) []string {
 
 func testListOrder(t *testing.T, kv vkv.KV) {
 	want := putListKeys(t, kv)
-	es, next, err := kv.List(t.Context(), "", "", 0)
+	lr, err := kv.List(t.Context(), "", "", 0)
+	es, next := lr.Entries, lr.Next
 	if err != nil {
 		t.Fatalf("List(\"\", \"\", 0): %v", err)
 	}
@@ -102,7 +104,8 @@ func testListOrder(t *testing.T, kv vkv.KV) {
 func testListPrefix(t *testing.T, kv vkv.KV) {
 	sorted := putListKeys(t, kv)
 	for _, prefix := range []string{"a", "a/", "a/1", "a/1/", "a\x00", "a\xff", "b", "B", "é", "\xc3", "z", "a/3", "ab/"} {
-		es, next, err := kv.List(t.Context(), prefix, "", 0)
+		lr, err := kv.List(t.Context(), prefix, "", 0)
+		es, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Errorf("List(%q, \"\", 0): %v", prefix, err)
 			continue
@@ -133,7 +136,8 @@ func testListAfter(t *testing.T, kv vkv.KV) {
 		{"a", "a\x00"}, // a key with a NUL byte
 		{"a/1", "a/1/x"},
 	} {
-		es, next, err := kv.List(t.Context(), c.prefix, c.after, 0)
+		lr, err := kv.List(t.Context(), c.prefix, c.after, 0)
+		es, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Errorf("List(%q, %q, 0): %v", c.prefix, c.after, err)
 			continue
@@ -164,7 +168,8 @@ func testListPaging(t *testing.T, kv vkv.KV) {
 		}
 		// A page that ends exactly at the last key leaves nothing, so next
 		// must be "".
-		es, next, err := kv.List(t.Context(), prefix, "", len(want))
+		lr, err := kv.List(t.Context(), prefix, "", len(want))
+		es, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatalf("List(%q, \"\", %d): %v", prefix, len(want), err)
 		}
@@ -172,7 +177,8 @@ func testListPaging(t *testing.T, kv vkv.KV) {
 			t.Errorf("List(%q, \"\", %d) = %d entries, next %q; want %d entries, next \"\" (no entries remain)", prefix, len(want), len(es), next, len(want))
 		}
 		// A page that does not reach the end has a next.
-		es, next, err = kv.List(t.Context(), prefix, "", len(want)-1)
+		lr, err = kv.List(t.Context(), prefix, "", len(want)-1)
+		es, next = lr.Entries, lr.Next
 		if err != nil {
 			t.Fatalf("List(%q, \"\", %d): %v", prefix, len(want)-1, err)
 		}
@@ -191,7 +197,8 @@ func testListDefaultLimit(t *testing.T, kv vkv.KV) {
 		want = append(want, k)
 	}
 	for _, limit := range []int{0, -1, -1000} {
-		es, next, err := kv.List(t.Context(), "", "", limit)
+		lr, err := kv.List(t.Context(), "", "", limit)
+		es, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatalf("List(\"\", \"\", %d): %v", limit, err)
 		}
@@ -223,7 +230,8 @@ func testListMaxLimit(t *testing.T, kv vkv.KV) {
 			t.Fatalf("Update writing keys %d..%d: %v", start, start+batch, err)
 		}
 	}
-	es, next, err := kv.List(t.Context(), "", "", 10*vkv.MaxListLimit)
+	lr, err := kv.List(t.Context(), "", "", 10*vkv.MaxListLimit)
+	es, next := lr.Entries, lr.Next
 	if err != nil {
 		t.Fatalf("List(\"\", \"\", %d): %v", 10*vkv.MaxListLimit, err)
 	}
@@ -267,7 +275,8 @@ func testListEntries(t *testing.T, kv vkv.KV) {
 	put(t, kv, "a/1", "updated")
 	del(t, kv, "b")
 	put(t, kv, "b", "recreated")
-	es, _, err := kv.List(t.Context(), "", "", 0)
+	lr, err := kv.List(t.Context(), "", "", 0)
+	es := lr.Entries
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}

@@ -288,7 +288,7 @@ func (k *mutant) GetAt(ctx context.Context, key string, v vkv.Version) (vkv.Entr
 	return k.fixEntry(e), k.err(err)
 }
 
-func (k *mutant) List(ctx context.Context, prefix, after string, limit int) ([]vkv.Entry, string, error) {
+func (k *mutant) List(ctx context.Context, prefix, after string, limit int) (vkv.ListResult, error) {
 	if k.is("list-prefix-ignored") {
 		prefix = ""
 	}
@@ -298,9 +298,11 @@ func (k *mutant) List(ctx context.Context, prefix, after string, limit int) ([]v
 	if k.is("list-no-default") && limit <= 0 {
 		limit = vkv.MaxListLimit
 	}
-	es, next, err := k.KV.List(k.ctx(ctx), prefix, after, limit)
+	lr, err := k.KV.List(k.ctx(ctx), prefix, after, limit)
+	es, next := lr.Entries, lr.Next
 	if k.is("list-no-cap") && limit > vkv.MaxListLimit && next != "" {
-		more, n, err2 := k.KV.List(ctx, prefix, next, limit)
+		lr, err2 := k.KV.List(ctx, prefix, next, limit)
+		more, n := lr.Entries, lr.Next
 		es, next, err = append(es, more...), n, errors.Join(err, err2)
 	}
 	if k.is("list-unsorted") {
@@ -315,7 +317,7 @@ func (k *mutant) List(ctx context.Context, prefix, after string, limit int) ([]v
 		}
 		es[i] = k.fixEntry(es[i])
 	}
-	return es, next, k.err(err)
+	return vkv.ListResult{Entries: es, Next: next, Version: lr.Version}, k.err(err)
 }
 
 func (k *mutant) History(ctx context.Context, key string, limit int) ([]vkv.Entry, error) {

@@ -345,7 +345,8 @@ func testValueOwnership(t *testing.T, kv vkv.KV) {
 	}
 	wantGet(t, kv, want)
 
-	es, _, err := kv.List(ctx, "", "", 0)
+	lr, err := kv.List(ctx, "", "", 0)
+	es := lr.Entries
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}

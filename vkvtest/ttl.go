@@ -112,7 +112,8 @@ func ttlExpiry(t *testing.T, kv vkv.KV, clock *suiteClock, prefix string, ttl ti
 		e, err := kv.Get(ctx, key)
 		reads[key] = read{e, err}
 	}
-	list, _, listErr := kv.List(ctx, prefix, "", 0)
+	lr, listErr := kv.List(ctx, prefix, "", 0)
+	list := lr.Entries
 	txReads := map[string]read{}
 	viewErr := kv.View(ctx, func(tx vkv.Txn) error {
 		for _, key := range expiring {

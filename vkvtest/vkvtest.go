@@ -113,6 +113,7 @@ type group struct {
 var groups = []group{
 	{"Plain", plainCases},
 	{"List", listCases},
+	{"ListAt", listAtCases},
 	{"History", historyCases},
 	{"Txn", txnCases},
 	{"Invariants", invariantCases},

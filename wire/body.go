@@ -40,10 +40,15 @@ func (it *Item) Entry() vkv.Entry {
 
 // ListResult is the body of GET /v1/kv. Next is the key to pass as after for
 // the following page; it is empty (and omitted) when no entries remain.
+// Version is the version the page was read at (vkv.ListResult.Version):
+// the ?version= asked for, else the store's newest when it was read; the
+// response also carries it in HeaderStoreVersion. A server from before it
+// sends none (0).
 type ListResult struct {
-	Items      []Item `json:"items"`
-	Next       string `json:"next,omitempty"`
-	NextBase64 []byte `json:"nextBase64,omitempty"`
+	Items      []Item      `json:"items"`
+	Next       string      `json:"next,omitempty"`
+	NextBase64 []byte      `json:"nextBase64,omitempty"`
+	Version    vkv.Version `json:"version"`
 }
 
 // HistoryVersion is one version in a history. Value is base64 in JSON, null
@@ -89,10 +94,46 @@ type TxnRequest struct {
 
 // TxnCondition requires Key to be at Version (0: absent) at commit.
 // Version is a pointer so that a missing version is told from 0.
+//
+// With Range (and Count; Key empty) it is a range condition, what a range
+// read in a transaction (vkv.Txn.List) becomes: the live keys of Range at
+// commit are those a read at Version saw, Count of them, none changed
+// after Version (vkv.TxnCondition).
 type TxnCondition struct {
-	Key       string       `json:"key"`
+	Key       string       `json:"key,omitempty"`
 	KeyBase64 []byte       `json:"keyBase64,omitempty"`
 	Version   *vkv.Version `json:"version"`
+	Range     *KeyRange    `json:"range,omitempty"`
+	Count     *int         `json:"count,omitempty"`
+}
+
+// KeyRange is a vkv.KeyRange: the keys under Prefix after After, up to Last
+// ("" for the end of the prefix). Each member has a base64 twin for keys
+// that are not UTF-8, as keys do.
+type KeyRange struct {
+	Prefix       string `json:"prefix"`
+	PrefixBase64 []byte `json:"prefixBase64,omitempty"`
+	After        string `json:"after,omitempty"`
+	AfterBase64  []byte `json:"afterBase64,omitempty"`
+	Last         string `json:"last,omitempty"`
+	LastBase64   []byte `json:"lastBase64,omitempty"`
+}
+
+// KeyRangeOf returns the wire form of r.
+func KeyRangeOf(r *vkv.KeyRange) *KeyRange {
+	if r == nil {
+		return nil
+	}
+	return &KeyRange{Prefix: r.Prefix, PrefixBase64: KeyBytes(r.Prefix), After: r.After, AfterBase64: KeyBytes(r.After),
+		Last: r.Last, LastBase64: KeyBytes(r.Last)}
+}
+
+// KeyRange returns the range r describes.
+func (r *KeyRange) KeyRange() *vkv.KeyRange {
+	if r == nil {
+		return nil
+	}
+	return &vkv.KeyRange{Prefix: WireKey(r.Prefix, r.PrefixBase64), After: WireKey(r.After, r.AfterBase64), Last: WireKey(r.Last, r.LastBase64)}
 }
 
 // Ops of a TxnOp.

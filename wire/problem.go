@@ -101,6 +101,10 @@ type ConflictItem struct {
 	CurrentValue         *[]byte     `json:"currentValue,omitempty"`
 	CurrentCreateVersion vkv.Version `json:"currentCreateVersion,omitempty"`
 	CurrentExpiresAt     *time.Time  `json:"currentExpiresAt,omitempty"`
+	// Range is set for a failed range condition: Key is a key of it that
+	// changed ("" if the server could not tell which) and ExpectedVersion
+	// the version the range was read at (vkv.Conflict.Range).
+	Range *KeyRange `json:"range,omitempty"`
 }
 
 // Problem is an RFC 9457 problem details object with the extension members

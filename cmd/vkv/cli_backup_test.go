@@ -25,7 +25,8 @@ func snapshotOf(t *testing.T, ctx context.Context, kv vkv.Reader, keys []string)
 	t.Helper()
 	st := storeState{History: map[string][]vkv.Entry{}}
 	for after := ""; ; {
-		page, next, err := kv.List(ctx, "", after, vkv.MaxListLimit)
+		lr, err := kv.List(ctx, "", after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatalf("List: %v", err)
 		}

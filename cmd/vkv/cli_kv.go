@@ -180,13 +180,15 @@ func runDel(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(spec{name: "ls", args: "[PREFIX]",
 		doc: "List the keys under PREFIX (all keys when omitted) in byte order, one per line, paging\n" +
-			"through all of them. With -o json print one entry per line: key, version, createVersion,\n" +
-			"expiresAt and value (base64).",
+			"through all of them at one version: the newest, or -version N. With -o json print one\n" +
+			"entry per line: key, version, createVersion, expiresAt and value (base64).",
 		example: "vkv ls -o json -limit 10 users/"}, stderr)
 	var cf clientFlags
 	cf.register(fs, true)
 	limit := fs.Int("limit", 0, "list at most `N` keys (0: all)")
 	after := fs.String("after", "", "start after `KEY` (exclusive), to resume a listing")
+	var at versionFlag
+	fs.Var(&at, "version", "list the keys as they were at version `N` (default: the newest)")
 	pos, err := fs.parse(args, 0, 1)
 	if err != nil {
 		return err
@@ -209,10 +211,19 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *limit > 0 {
 			page = min(page, *limit-n)
 		}
-		entries, next, err := s.c.List(ctx, prefix, cursor, page)
+		// Every page after the first is read at the first one's version:
+		// the listing is one snapshot however the store changes.
+		var lr vkv.ListResult
+		if at.set {
+			lr, err = s.c.ListAt(ctx, prefix, cursor, page, at.v)
+		} else {
+			lr, err = s.c.List(ctx, prefix, cursor, page)
+		}
 		if err != nil {
 			return s.fail(ctx, err, stderr)
 		}
+		at.v, at.set = lr.Version, true
+		entries, next := lr.Entries, lr.Next
 		for i := range entries {
 			if cf.json() {
 				err = printJSON(stdout, entryOf(&entries[i]))

@@ -270,7 +270,8 @@ func TestCLIListHistory(t *testing.T) {
 	}
 	var all []vkv.Entry
 	for after := ""; ; {
-		page, next, err := s.store.List(ctx, "", after, 1000)
+		lr, err := s.store.List(ctx, "", after, 1000)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,7 +69,8 @@ func TestConcurrentTransfersKeepTotal(t *testing.T) {
 			t.Errorf("account %s is at %d", a, n)
 		}
 	}
-	records, _, err := s.List(ctx, transferPrefix, "", vkv.MaxListLimit)
+	lr, err := s.List(ctx, transferPrefix, "", vkv.MaxListLimit)
+	records := lr.Entries
 	if err != nil {
 		t.Fatal(err)
 	}

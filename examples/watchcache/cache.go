@@ -10,8 +10,8 @@ import (
 	"github.com/vkvstore/vkv"
 )
 
-// source is what the cache needs of a store: the change feed, and reads to
-// rebuild from when the feed it needs is gone. The embedded *vkv.Store and
+// source is what the cache needs of a store: reads at a version to list
+// from, and the change feed. The embedded *vkv.Store and
 // the HTTP client *vkvclient.Client both provide it.
 type source interface {
 	vkv.Reader
@@ -21,22 +21,26 @@ type source interface {
 // cache is an in-memory copy of the keys under a prefix of a store, kept in
 // sync by Store.Watch. Reads never touch the store.
 //
-// Run feeds it. It starts from the store's change log at version 0 (the
-// whole kept history replays in order) and, when it stops and runs again,
-// resumes after the last version it applied. If the change log no longer
-// reaches back that far (the cache fell behind the store's history
-// retention), it reloads the keys with List and watches from the oldest
-// version the store still has.
+// Run feeds it, list-then-watch as Kubernetes' informers do: it lists the
+// keys under the prefix at one version V (the first page with List, which
+// reports V, the following pages with ListAt at V, so that the listing is
+// one snapshot however the store changes meanwhile), then watches from V:
+// the watch delivers exactly the changes after the listing, none missed
+// and none twice. When Run stops and runs again, it resumes after the last
+// version it applied. If the change log no longer reaches back that far
+// (the cache fell behind the store's history retention), it lists again.
 type cache struct {
 	src    source
 	prefix string
+	listed bool // the cache holds a listing; only Run uses it
+	page   int  // keys per page of a listing; 0: vkv.MaxListLimit
 
 	mu      sync.RWMutex
 	entries map[string]vkv.Entry
-	version vkv.Version   // the newest change applied, or the version reloaded at
+	version vkv.Version   // the newest change applied, or the version listed at
 	changed chan struct{} // closed and replaced at each change of version
 	applied int           // changes applied
-	reloads int           // times the cache was rebuilt from List
+	reloads int           // times the cache was listed again
 }
 
 // newCache returns an empty cache of the keys under prefix ("" for all).
@@ -44,18 +48,32 @@ func newCache(src source, prefix string) *cache {
 	return &cache{src: src, prefix: prefix, entries: map[string]vkv.Entry{}, changed: make(chan struct{})}
 }
 
-// Run applies the store's changes to the cache until ctx ends or the store
-// closes, and returns ctx's error or vkv.ErrClosed. Only one Run may be
-// active at a time; a later Run resumes where the last one stopped.
+// Run fills the cache and applies the store's changes to it until ctx ends
+// or the store closes, and returns ctx's error or vkv.ErrClosed. Only one
+// Run may be active at a time; a later Run resumes where the last one
+// stopped.
 func (c *cache) Run(ctx context.Context) error {
 	for {
+		if !c.listed {
+			err := c.list(ctx)
+			var ce *vkv.CompactedError
+			if errors.As(err, &ce) {
+				// The listing took longer than the store keeps history:
+				// list again, at the newest version.
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
 		err := c.follow(ctx)
 		var ce *vkv.CompactedError
 		switch {
 		case errors.As(err, &ce):
-			if err := c.reload(ctx, ce.Oldest); err != nil {
-				return err
-			}
+			c.listed = false
+			c.mu.Lock()
+			c.reloads++
+			c.mu.Unlock()
 		case err == nil && ctx.Err() == nil:
 			// The feed ended without saying why (Store.Watch always says):
 			// resume after the last version applied.
@@ -65,6 +83,39 @@ func (c *cache) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// list replaces the cache's entries with the keys under the prefix at the
+// store's newest version V, read page by page at V, and sets the cache's
+// version to V.
+func (c *cache) list(ctx context.Context) error {
+	entries := map[string]vkv.Entry{}
+	limit := c.page
+	if limit == 0 {
+		limit = vkv.MaxListLimit
+	}
+	page, err := c.src.List(ctx, c.prefix, "", limit)
+	for err == nil {
+		for _, e := range page.Entries {
+			entries[e.Key] = e
+		}
+		if page.Next == "" {
+			break
+		}
+		page, err = c.src.ListAt(ctx, c.prefix, page.Next, limit, page.Version)
+	}
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries, c.listed = entries, true
+	if page.Version != c.version {
+		c.version = page.Version
+		close(c.changed)
+		c.changed = make(chan struct{})
+	}
+	return nil
 }
 
 // follow applies changes from the version after c.version until the feed
@@ -79,21 +130,18 @@ func (c *cache) follow(ctx context.Context) error {
 	return nil
 }
 
-// apply applies one change. A change no newer than the entry the cache
-// holds is skipped: after a reload, List may have seen keys at versions
-// newer than the one the watch restarts from.
+// apply applies one change: the watch starts right after the version the
+// cache holds, so every change is newer than what it holds.
 //
 // The changes of one transaction come one by one, so a reader can see
 // some of them applied and not yet the others.
 func (c *cache) apply(e vkv.Entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.entries[e.Key]; !ok || old.Version < e.Version {
-		if e.Deleted {
-			delete(c.entries, e.Key)
-		} else {
-			c.entries[e.Key] = e
-		}
+	if e.Deleted {
+		delete(c.entries, e.Key)
+	} else {
+		c.entries[e.Key] = e
 	}
 	c.applied++
 	if e.Version > c.version {
@@ -101,41 +149,6 @@ func (c *cache) apply(e vkv.Entry) {
 		close(c.changed)
 		c.changed = make(chan struct{})
 	}
-}
-
-// reload rebuilds the cache from the store's current keys and sets its
-// version to oldest, the oldest version the store keeps
-// (CompactedError.Oldest; the feed starts from it or from one below). Every
-// change up to oldest was committed before
-// the listing began, so List saw it (or a later state); the watch that
-// follows delivers every change after it, and apply skips those List saw
-// already. Until the watch has caught up, a key that List found deleted may
-// briefly come back, with a value it really had, and go again.
-func (c *cache) reload(ctx context.Context, oldest vkv.Version) error {
-	entries := map[string]vkv.Entry{}
-	for after := ""; ; {
-		page, next, err := c.src.List(ctx, c.prefix, after, vkv.MaxListLimit)
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			entries[e.Key] = e
-		}
-		if next == "" {
-			break
-		}
-		after = next
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.entries = entries
-	c.reloads++
-	if oldest > c.version {
-		c.version = oldest
-		close(c.changed)
-		c.changed = make(chan struct{})
-	}
-	return nil
 }
 
 // Get returns the cached entry of key. An entry whose TTL has run out is

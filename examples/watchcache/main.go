@@ -1,5 +1,7 @@
 // Command watchcache keeps an in-memory cache of the keys under a prefix in
-// sync with a vkv store through Store.Watch, the store's change feed:
+// sync with a vkv store, list-then-watch: it lists the keys at one version
+// (List, then ListAt at the version List reported), then follows
+// Store.Watch, the store's change feed, from exactly that version:
 // concurrent writers change the store, the cache follows, and at the end
 // the two hold the same keys at the same versions. The cache then stops,
 // misses some writes, and resumes from the last version it saw.
@@ -106,7 +108,8 @@ func compare(ctx context.Context, s vkv.Reader, c *cache) (string, int, error) {
 	snap, _ := c.Snapshot()
 	n := 0
 	for after := ""; ; {
-		page, next, err := s.List(ctx, prefix, after, vkv.MaxListLimit)
+		lr, err := s.List(ctx, prefix, after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			return "", 0, err
 		}

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,7 +85,8 @@ func storeItems(t *testing.T, s vkv.Reader) map[string]item {
 	t.Helper()
 	out := map[string]item{}
 	for after := ""; ; {
-		page, next, err := s.List(context.Background(), prefix, after, vkv.MaxListLimit)
+		lr, err := s.List(context.Background(), prefix, after, vkv.MaxListLimit)
+		page, next := lr.Entries, lr.Next
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,11 +159,11 @@ func TestOverHTTP(t *testing.T) {
 }
 
 // TestResume: a cache that stops and runs again applies the changes made
-// meanwhile from the change log, deletes included, without reloading.
+// meanwhile from the change log, deletes included, without listing again.
 func TestResume(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	// Writes before the cache exists are replayed from version 0.
+	// Writes before the cache exists come from the listing.
 	put(t, s, prefix+"a", "1")
 	put(t, s, prefix+"b", "1")
 	c := newCache(s, prefix)
@@ -192,44 +194,39 @@ func TestResume(t *testing.T) {
 	}
 }
 
-// compactingSource is a store whose change log is compacted below
-// oldest the first time it is watched, as if the cache had fallen behind
-// the store's history retention. (A real compaction runs every 10 seconds,
-// too slow for a test.)
+// compactingSource is a store whose change log is compacted the first
+// time it is watched, as if the cache had fallen behind the store's
+// history retention. (A real compaction runs every 10 seconds, too slow
+// for a test.)
 type compactingSource struct {
 	*vkv.Store
-	oldest  vkv.Version
 	watched atomic.Int32
 	during  func() // runs inside the first Watch, before it fails
 }
 
-// Watch fails the first watch from below oldest with a *vkv.CompactedError,
-// after running during; every other watch is the store's.
+// Watch fails the first watch with a *vkv.CompactedError, after running
+// during; every other watch is the store's.
 func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
-	if s.watched.Add(1) == 1 && from < s.oldest {
+	if s.watched.Add(1) == 1 {
 		return func(yield func(vkv.Entry, error) bool) {
 			s.during()
-			yield(vkv.Entry{}, &vkv.CompactedError{Requested: from, Oldest: s.oldest})
+			yield(vkv.Entry{}, &vkv.CompactedError{Requested: from, Oldest: from + 5})
 		}
 	}
 	return s.Store.Watch(ctx, prefix, from)
 }
 
 // TestReloadWhenCompacted: when the changes the cache needs are gone, it
-// reloads from List and follows from there, and ends equal to the store
-// even though writes went on during the reload.
+// lists again and follows from there, and ends equal to the store even
+// though writes went on during the listing.
 func TestReloadWhenCompacted(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
 	for i := range 20 {
 		put(t, s, fmt.Sprintf("%sk%02d", prefix, i%7), fmt.Sprint(i))
 	}
-	cur, err := s.CurrentVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	writing := make(chan error, 1)
-	src := &compactingSource{Store: s, oldest: cur - 5, during: func() {
+	src := &compactingSource{Store: s, during: func() {
 		go func() { writing <- writeRandom(ctx, s, 4, 50, 7) }()
 	}}
 	c := newCache(src, prefix)
@@ -242,6 +239,81 @@ func TestReloadWhenCompacted(t *testing.T) {
 	if _, reloads := c.Stats(); reloads != 1 {
 		t.Fatalf("%d reloads, want 1", reloads)
 	}
+}
+
+// changingSource is a store that writes under the prefix before every
+// page of a listing after the first, and calls watched at the first Watch.
+type changingSource struct {
+	*vkv.Store
+	t       *testing.T
+	step    int
+	watched func(from vkv.Version)
+	once    sync.Once
+}
+
+// change writes under prefix.
+func (s *changingSource) change(ctx context.Context, prefix string) {
+	s.step++
+	put(s.t, s.Store, fmt.Sprintf("%sk%02d", prefix, s.step), "changed")
+	if _, err := s.Store.Delete(ctx, fmt.Sprintf("%sk%02d", prefix, 29-s.step)); err != nil {
+		s.t.Error(err)
+	}
+	put(s.t, s.Store, fmt.Sprintf("%sk%02d-new", prefix, s.step), "created")
+}
+
+func (s *changingSource) List(ctx context.Context, prefix, after string, limit int) (vkv.ListResult, error) {
+	if after != "" {
+		s.change(ctx, prefix)
+	}
+	return s.Store.List(ctx, prefix, after, limit)
+}
+
+func (s *changingSource) ListAt(ctx context.Context, prefix, after string, limit int, v vkv.Version) (vkv.ListResult, error) {
+	s.change(ctx, prefix)
+	return s.Store.ListAt(ctx, prefix, after, limit, v)
+}
+
+func (s *changingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+	s.once.Do(func() { s.watched(from) })
+	return s.Store.Watch(ctx, prefix, from)
+}
+
+// TestListsOneSnapshot: the listing a cache starts from is the store at
+// one version, however the store changes between its pages, and the watch
+// from that version brings it up to date.
+func TestListsOneSnapshot(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for i := range 30 {
+		put(t, s, fmt.Sprintf("%sk%02d", prefix, i), "old")
+	}
+	var c *cache
+	src := &changingSource{Store: s, t: t}
+	listed := make(chan struct{})
+	src.watched = func(from vkv.Version) {
+		defer close(listed)
+		// The cache as listed, before the watch applies anything.
+		want := map[string]item{}
+		res, err := s.ListAt(ctx, prefix, "", 0, from)
+		if err != nil {
+			t.Error(err)
+		}
+		for _, e := range res.Entries {
+			want[e.Key] = item{string(e.Value), e.Version, e.CreateVersion}
+		}
+		if diff := cmp.Diff(want, cacheItems(c)); diff != "" {
+			t.Errorf("the listing at version %d (-store at that version +cache):\n%s", from, diff)
+		}
+		if src.step == 0 {
+			t.Error("the store did not change between the pages: the test tested little")
+		}
+	}
+	c = newCache(src, prefix)
+	c.page = 4
+	start(t, c)
+	<-listed
+	waitFor(t, c, put(t, s, prefix+"last", "done"))
+	checkSame(t, s, c)
 }
 
 // TestExpiry: the cache hides an entry whose TTL ran out, then drops it
@@ -296,7 +368,7 @@ func TestRunEnds(t *testing.T) {
 }
 
 // TestRun runs the command with small numbers, twice on one directory: the
-// second run's cache replays the first run's changes too.
+// second run's cache lists the first run's keys too.
 func TestRun(t *testing.T) {
 	args := []string{"-writers", "2", "-writes", "50", "-ttl", "50ms", "-dir", t.TempDir()}
 	for i, first := range []string{"the cache has on at version 1\n", "the cache has on at version"} {

@@ -21,11 +21,9 @@ import (
 	"github.com/vkvstore/vkv/httpapi"
 )
 
-// Grant is read or write access to every key that starts with Prefix.
-type Grant struct {
-	Prefix string
-	Access httpapi.Access
-}
+// Grant is read or write access to every key that starts with Prefix: the
+// httpapi.Grant that GET /v1/whoami lists.
+type Grant = httpapi.Grant
 
 // Principal is one entry of the auth file. It implements
 // httpapi.Principal.
@@ -254,6 +252,7 @@ type Authorizer struct {
 var (
 	_ httpapi.Authorizer     = (*Authorizer)(nil)
 	_ httpapi.ChangeNotifier = (*Authorizer)(nil)
+	_ httpapi.GrantLister    = (*Authorizer)(nil)
 )
 
 // Load reads and parses the auth file at path. The error names the file.
@@ -347,6 +346,17 @@ func (a *Authorizer) Authenticate(r *http.Request) (httpapi.Principal, error) {
 func (a *Authorizer) Allow(p httpapi.Principal, need httpapi.Need) bool {
 	pp, ok := p.(*Principal)
 	return ok && pp.allows(need)
+}
+
+// Grants returns a copy of p's grants, and true, for GET /v1/whoami; false
+// if p is not a principal of an auth file. They are p's as Authenticate
+// returned it: after a reload, the next request's principal has the new ones.
+func (a *Authorizer) Grants(p httpapi.Principal) ([]httpapi.Grant, bool) {
+	pp, ok := p.(*Principal)
+	if !ok {
+		return nil, false
+	}
+	return pp.Grants(), true
 }
 
 // Changed returns a channel closed at the next reload that takes effect.

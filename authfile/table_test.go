@@ -147,7 +147,8 @@ func tableRows() []tableRow {
 			)
 		}
 		rows = append(rows, tableRow{who: who, method: "GET", target: "/v1/backup", status: status(rangeRead[who][""])},
-			tableRow{who: who, method: "GET", target: "/v1/limits", status: 200})
+			tableRow{who: who, method: "GET", target: "/v1/limits", status: 200},
+			tableRow{who: who, method: "GET", target: "/v1/whoami", status: 200, reason: "whoami needs a principal only (nobody too)"})
 		for _, tc := range txnCases {
 			rows = append(rows, tableRow{who: who, method: "POST", target: "/v1/txn", body: txnBody(tc), status: status(tc.ok[who]),
 				reason: "txn: " + tc.name})
@@ -168,7 +169,8 @@ func tableRows() []tableRow {
 		rows = append(rows,
 			tableRow{cred: c.cred, method: "GET", target: "/v1/kv/app/x", status: 401, reason: c.reason},
 			tableRow{cred: c.cred, method: "PUT", target: "/v1/kv/billing/b", status: 401, reason: c.reason},
-			tableRow{cred: c.cred, method: "POST", target: "/v1/txn", body: txnBody(txnCases[0]), status: 401, reason: c.reason})
+			tableRow{cred: c.cred, method: "POST", target: "/v1/txn", body: txnBody(txnCases[0]), status: 401, reason: c.reason},
+			tableRow{cred: c.cred, method: "GET", target: "/v1/whoami", status: 401, reason: c.reason})
 	}
 	for i := range rows {
 		if rows[i].who != "" {

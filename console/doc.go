@@ -35,4 +35,7 @@
 // and connections from the server's own origin only (no inline script or
 // style, no eval) and forbids framing, and X-Content-Type-Options: nosniff.
 // Keys and values are always put into the page as text, never as HTML.
+// What the principal may not do (GET /v1/whoami) is shown disabled, with the
+// reason, before the person tries; the API still decides every request, and
+// a 403 is explained when it comes.
 package console

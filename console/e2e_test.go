@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -459,9 +460,70 @@ func TestConsole(t *testing.T) {
 	})
 }
 
+// refusals counts the 403s a handler answers.
+type refusals struct {
+	n    atomic.Int64
+	next http.Handler
+}
+
+func (c *refusals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.next.ServeHTTP(&statusSeen{ResponseWriter: w, seen: c}, r)
+}
+
+type statusSeen struct {
+	http.ResponseWriter
+	seen *refusals
+}
+
+func (w *statusSeen) WriteHeader(code int) {
+	if code == http.StatusForbidden {
+		w.seen.n.Add(1)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusSeen) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// noLister hides that an Authorizer can list grants (httpapi.GrantLister),
+// as an embedder's own may not: GET /v1/whoami then answers grantsKnown
+// false, and the console learns from 403s.
+type noLister struct{ a httpapi.Authorizer }
+
+func (n noLister) Authenticate(r *http.Request) (httpapi.Principal, error) {
+	return n.a.Authenticate(r)
+}
+func (n noLister) Allow(p httpapi.Principal, need httpapi.Need) bool { return n.a.Allow(p, need) }
+
+// control returns whether the button is disabled and the text of what its
+// aria-describedby names ("" if nothing).
+func (b *browser) control(name string) (disabled bool, why string) {
+	b.t.Helper()
+	var st struct {
+		Disabled bool
+		Why      string
+	}
+	raw := b.call(b.axNode("button", name), `function() {
+		const ids = (this.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+		return {Disabled: this.disabled, Why: ids.map(id => (document.getElementById(id) || {}).textContent || '').join(' ')};
+	}`)
+	if err := json.Unmarshal(raw, &st); err != nil {
+		b.t.Fatal(err)
+	}
+	return st.Disabled, st.Why
+}
+
 // TestConsoleForbidden signs in as a principal of an auth file that may
-// read app/ but not write it nor read other/: the console explains each
-// 403, disables what was refused, and writes nothing.
+// read app/ and write app/w/ only. The console asks GET /v1/whoami and
+// shows what the principal may not do disabled, with the reason, before it
+// tries: Save and Delete on app/x, Create on a key outside app/w/, the
+// listing of other/ and of every key; Save works on app/w/y. No request is
+// refused (403) on the way, and nothing outside app/w/ is written. With an
+// Authorizer that cannot list grants, the console falls back to explaining
+// the 403 and disabling what was refused.
 func TestConsoleForbidden(t *testing.T) {
 	s, err := vkv.Open("", &vkv.Options{InMemory: true})
 	if err != nil {
@@ -469,7 +531,7 @@ func TestConsoleForbidden(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	for _, k := range []string{"app/readme", "other/x"} {
+	for _, k := range []string{"app/readme", "app/x", "app/w/y", "other/x"} {
 		if _, err := s.Put(ctx, k, []byte("as it was")); err != nil {
 			t.Fatal(err)
 		}
@@ -477,45 +539,112 @@ func TestConsoleForbidden(t *testing.T) {
 	const readerToken, opsToken = "reader-token", "ops-token"
 	hash := func(tok string) string { sum := sha256.Sum256([]byte(tok)); return hex.EncodeToString(sum[:]) }
 	cfg, err := authfile.Parse([]byte(`{"principals": [
-		{"name": "reader", "tokenSHA256": "` + hash(readerToken) + `", "grants": [{"prefix": "app/", "access": "read"}]},
+		{"name": "reader", "tokenSHA256": "` + hash(readerToken) + `", "grants": [{"prefix": "app/", "access": "read"}, {"prefix": "app/w/", "access": "write"}]},
 		{"name": "ops", "tokenSHA256": "` + hash(opsToken) + `", "grants": [{"prefix": "", "access": "write"}]}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(console.Mount(httpapi.New(s, httpapi.WithAuthorizer(authfile.New(cfg)))))
+	seen := &refusals{next: console.Mount(httpapi.New(s, httpapi.WithAuthorizer(authfile.New(cfg))))}
+	srv := httptest.NewServer(seen)
 	t.Cleanup(srv.Close)
 	b := newBrowser(t, srv.URL)
 	a := &api{t: t, base: srv.URL, token: opsToken}
+	_, vx, _ := a.get("app/x")
 
-	b.visit("/ui/?prefix=app/", readerToken)
-	b.axNode("link", "readme")
-	b.press("link", "readme")
-	b.waitFor("the key page", `location.pathname === '/ui/kv/app%2Freadme' && document.querySelector('main').dataset.ready === '1'`)
-	b.fill("textbox", "Value", "changed")
-	b.press("button", "Save")
-	b.waitFor("the 403 explained", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent.includes('(principal reader) do not grant write on the key "app/readme"'))`)
-	var disabled []bool
-	b.eval(`[...document.querySelectorAll('main button')].filter(x => x.textContent === 'Save' || x.textContent === 'Delete').map(x => x.disabled)`, &disabled)
-	if fmt.Sprint(disabled) != "[true true]" {
-		t.Errorf("Save and Delete disabled = %v after a 403; want [true true]", disabled)
+	const denyX = `Principal reader has no write grant on the key "app/x"; its grants: read on "app/", write on "app/w/".`
+	b.visit("/ui/kv/app%2Fx", readerToken)
+	for _, name := range []string{"Save", "Delete"} {
+		if disabled, why := b.control(name); !disabled || !strings.Contains(why, denyX) {
+			t.Errorf("%s on app/x before trying: disabled %v, described as %q; want disabled, described with %q", name, disabled, why, denyX)
+		}
 	}
-	b.axe(t, "a key page after a 403")
-	a.want("app/readme", "as it was", "")
+	b.axe(t, "a key page the principal may not write")
+	b.screenshot("denied")
+
+	b.visit("/ui/kv/app%2Fw%2Fy", readerToken)
+	for _, name := range []string{"Save", "Delete"} {
+		if disabled, why := b.control(name); disabled || why != "" {
+			t.Errorf("%s on app/w/y: disabled %v, described as %q; want enabled, no reason", name, disabled, why)
+		}
+	}
+	b.fill("textbox", "Value", "written by reader")
+	b.press("button", "Save")
+	b.waitFor("the save", `[...document.querySelectorAll('main p')].some(e => e.textContent.startsWith('Saved at version'))`)
+	a.want("app/w/y", "written by reader", "")
+
 	b.visit("/ui/?prefix=other/", readerToken)
-	b.waitFor("the 403 explained", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent.includes('do not grant read on keys under "other/"'))`)
-	b.axe(t, "a listing refused")
+	b.waitFor("the listing refused before asking", `[...document.querySelectorAll('main .notice')].some(e => e.textContent.includes('Principal reader has no read grant on the keys under "other/"'))`)
+	b.axe(t, "a listing the principal may not read")
+	b.visit("/ui/", readerToken)
+	b.waitFor("every key refused, with what may be listed", `[...document.querySelectorAll('main .notice')].some(e => e.textContent.includes('no read grant on every key') && e.textContent.includes('You may list: app/, app/w/'))`)
+	b.axNode("link", "app/")
+	b.axNode("link", "New key") // app/w/ is under every key: a key may be created there
+	b.visit("/ui/?prefix=other/", readerToken)
+	if disabled, why := b.control("New key"); !disabled || !strings.Contains(why, `no write grant on any key under "other/"`) {
+		t.Errorf("New key under other/: disabled %v, described as %q; want disabled, with the reason", disabled, why)
+	}
+	b.visit("/ui/?prefix=app/w/", readerToken)
+	b.axNode("link", "New key")
+
+	b.visit("/ui/new?prefix=app/", readerToken)
+	if disabled, why := b.control("Create"); !disabled || !strings.Contains(why, `no write grant on the key "app/"`) {
+		t.Errorf("Create on app/: disabled %v, described as %q; want disabled, with the reason", disabled, why)
+	}
+	b.fill("textbox", "Key", "app/w/new")
+	if disabled, why := b.control("Create"); disabled || why != "" {
+		t.Errorf("Create on app/w/new: disabled %v, described as %q; want enabled", disabled, why)
+	}
+	b.fill("textbox", "Key", "app/zz")
+	if disabled, _ := b.control("Create"); !disabled {
+		t.Errorf("Create on app/zz: enabled; want disabled")
+	}
+	b.axe(t, "a new-key page with Create disabled")
+	if n := seen.n.Load(); n != 0 {
+		t.Errorf("the server refused %d requests (403): the console should not have tried them", n)
+	}
+	a.want("app/x", "as it was", vx)
+	a.want("app/readme", "as it was", "")
+	a.want("other/x", "as it was", "")
 	b.check(t)
+
+	// The fallback: a server that cannot list grants. Save is tried, the
+	// 403 explained, and Save and Delete disabled after it.
+	srv2 := httptest.NewServer(console.Mount(httpapi.New(s, httpapi.WithAuthorizer(noLister{authfile.New(cfg)}))))
+	t.Cleanup(srv2.Close)
+	b2 := newBrowser(t, srv2.URL)
+	a2 := &api{t: t, base: srv2.URL, token: opsToken}
+	b2.visit("/ui/?prefix=app/", readerToken)
+	b2.axNode("link", "readme")
+	b2.press("link", "readme")
+	b2.waitFor("the key page", `location.pathname === '/ui/kv/app%2Freadme' && document.querySelector('main').dataset.ready === '1'`)
+	if disabled, _ := b2.control("Save"); disabled {
+		t.Errorf("Save enabled before trying when grants are unknown: disabled")
+	}
+	b2.fill("textbox", "Value", "changed")
+	b2.press("button", "Save")
+	b2.waitFor("the 403 explained", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent.includes('(principal reader) do not grant write on the key "app/readme"'))`)
+	for _, name := range []string{"Save", "Delete"} {
+		if disabled, why := b2.control(name); !disabled || !strings.Contains(why, "may read this key but not write it") {
+			t.Errorf("%s after a 403: disabled %v, described as %q; want disabled, with the reason", name, disabled, why)
+		}
+	}
+	b2.axe(t, "a key page after a 403")
+	a2.want("app/readme", "as it was", "")
+	b2.visit("/ui/?prefix=other/", readerToken)
+	b2.waitFor("the 403 explained", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent.includes('do not grant read on keys under "other/"'))`)
+	b2.axe(t, "a listing refused")
+	b2.check(t)
 
 	// Another tab is another session: it asks for a token again, and a
 	// wrong one is refused.
-	b2 := b.newTab(t, srv.URL)
-	b2.do("opening the console", chromedp.Navigate(srv.URL+"/ui/"))
-	b2.fill("textbox", "Token", "wrong")
-	b2.press("button", "Sign in")
-	b2.waitFor("the refusal", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent === 'The server did not accept this token.')`)
-	b2.axe(t, "the sign-in page")
-	b2.screenshot("signin")
-	b2.check(t)
+	b3 := b.newTab(t, srv.URL)
+	b3.do("opening the console", chromedp.Navigate(srv.URL+"/ui/"))
+	b3.fill("textbox", "Token", "wrong")
+	b3.press("button", "Sign in")
+	b3.waitFor("the refusal", `[...document.querySelectorAll('main [role=alert]')].some(e => e.textContent === 'The server did not accept this token.')`)
+	b3.axe(t, "the sign-in page")
+	b3.screenshot("signin")
+	b3.check(t)
 }
 
 // TestConsoleKeys opens keys that are awkward in a URL: spaces, '?', '#',

@@ -66,7 +66,9 @@ type Principal interface {
 //   - POST /v1/txn: Read on every condition's key, Write on every op's
 //     key; one no and nothing is written;
 //   - GET /v1/backup: Read on the prefix "" (a backup holds every key);
-//   - GET /v1/limits, GET /v1/openapi.yaml: no need beyond a principal.
+//   - GET /v1/limits, GET /v1/whoami, GET /v1/openapi.yaml: no need
+//     beyond a principal (GET /v1/whoami lists the principal's grants when
+//     the Authorizer is a GrantLister).
 //
 // An Authorizer must be safe for concurrent use. Allow is called on every
 // request, so it should be quick and not allocate.

@@ -2,7 +2,8 @@
 // describes: single-key reads and conditional writes under /v1/kv/, listing
 // at /v1/kv, transactions at /v1/txn, history at /v1/history/, the change
 // feed at /v1/watch, a backup at /v1/backup, the server's limits at
-// /v1/limits, the OpenAPI document at /v1/openapi.yaml, a health check at
+// /v1/limits, the caller's principal and grants at /v1/whoami, the OpenAPI
+// document at /v1/openapi.yaml, a health check at
 // /healthz and, with WithMetrics,
 // metrics at /metrics. docs/openapi.yaml describes every route, header and
 // problem type; Patterns lists the routes a handler serves.

@@ -55,6 +55,7 @@ func New(kv vkv.KV, opts ...Option) http.Handler {
 	h.mux.HandleFunc("GET /v1/watch", h.watch)
 	h.mux.HandleFunc("GET /v1/backup", h.backup)
 	h.mux.HandleFunc("GET /v1/limits", h.serveLimits)
+	h.mux.HandleFunc("GET /v1/whoami", h.whoami)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /v1/openapi.yaml", h.openapi)
 	if h.cfg.metrics != nil {

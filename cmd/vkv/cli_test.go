@@ -561,6 +561,7 @@ func TestCLIHelp(t *testing.T) {
 		"txn":     {"-o", "-endpoint"},
 		"watch":   {"-from", "-count", "-o", "-endpoint"},
 		"backup":  {"-out", "-endpoint", "-token"},
+		"whoami":  {"-o", "-endpoint", "-token", "-token-file"},
 	}
 	for _, c := range commands {
 		if c.name == "help" {

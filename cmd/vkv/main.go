@@ -65,6 +65,7 @@ func init() {
 		{name: "txn", summary: "run a transaction (JSON on stdin)", run: runTxn},
 		{name: "watch", summary: "print changes under a prefix as they commit", run: runWatch},
 		{name: "backup", summary: "write a backup of the server's store", run: runBackup},
+		{name: "whoami", summary: "print the principal of the credentials and its grants", run: runWhoami},
 		{name: "token", summary: "token new: make a token and its auth file entry", run: runToken},
 		{name: "help", summary: "show help for vkv or a command", run: runHelp},
 	}

@@ -8,6 +8,7 @@ import { APIError, setToken, token } from './api.js';
 import { listPage } from './list.js';
 import { keyPage } from './key.js';
 import { newPage } from './newkey.js';
+import { whoami } from './perms.js';
 
 const main = document.getElementById('main');
 const liveEl = document.getElementById('live');
@@ -98,7 +99,9 @@ function showSignIn(why) {
 export function route() {
   if (current) current.abort();
   current = new AbortController();
-  const ctx = { main, signal: current.signal, live, handoff };
+  // who: what the principal may do (GET /v1/whoami), asked again for every
+  // page so that a reload of the server's grants shows at the next page.
+  const ctx = { main, signal: current.signal, live, handoff, who: whoami(current.signal).catch(() => null) };
   handoff = null;
   main.dataset.ready = '0';
   signout.hidden = !token();

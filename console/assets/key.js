@@ -4,7 +4,8 @@
 
 import { h, clear, announce } from './dom.js';
 import { get, history, put, del, storeVersion, watch, isConflict, conflictOf, APIError } from './api.js';
-import { canonical, keyName, keyOf, show, text, encode, binaryMode, setBinaryMode, lossyText } from './bytes.js';
+import { canonical, keyName, keyOf, show, text, encode, binaryMode, setBinaryMode, lossyText, unescapeBytes } from './bytes.js';
+import { lacks, deniedNote, keyWhat } from './perms.js';
 import { crumbs } from './crumbs.js';
 import { diffView, mergeText } from './diff.js';
 import { conflictView } from './conflict.js';
@@ -22,6 +23,21 @@ export async function keyPage(ctx, rawKey, params) {
   }
   const prefix = name.includes('/') ? name.slice(0, name.lastIndexOf('/') + 1) : '';
 
+  // What the principal may not do here, known before it tries (GET
+  // /v1/whoami); unknown grants deny nothing, and a 403 is explained when
+  // it comes (forbidden, below).
+  const who = await ctx.who;
+  const keyBytes = unescapeBytes(key);
+  if (lacks(who, 'read', keyBytes)) {
+    main.append(crumbs(prefix, true), h('h1', { tabindex: -1 }, name),
+      deniedNote('read-denied', who, 'read', keyWhat(name), 'Ask the server\'s operator for a grant, or sign in with other credentials.'));
+    return;
+  }
+  const noWrite = lacks(who, 'write', keyBytes);
+  const writeNote = noWrite
+    ? deniedNote('write-denied', who, 'write', keyWhat(name), at === null ? 'Save and Delete are disabled.' : 'Restore this version is disabled.')
+    : null;
+
   let entry = null; // the entry loaded: what Save and Delete are conditional on
   let baseText = ''; // the editor's text as loaded
   let dirty = false;
@@ -36,10 +52,11 @@ export async function keyPage(ctx, rawKey, params) {
   const conflictBox = h('div');
   const editor = h('textarea', { id: 'value', spellcheck: 'false', 'aria-describedby': 'value-help' });
   const help = h('p', { id: 'value-help', class: 'muted' });
-  const save = h('button', { type: 'submit' }, 'Save');
-  const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
+  const save = h('button', { type: 'submit', 'aria-describedby': noWrite ? 'write-denied' : null }, 'Save');
+  const remove = h('button', { type: 'button', class: 'danger', 'aria-describedby': noWrite ? 'write-denied' : null }, 'Delete');
   const form = h('form', { 'aria-label': 'Edit the value' },
     h('div', null, h('label', { for: 'value' }, 'Value')), editor, help,
+    writeNote,
     h('div', { class: 'row' }, save, remove));
   const histBody = h('tbody');
   const diffOut = h('div', { 'aria-live': 'polite' });
@@ -51,7 +68,7 @@ export async function keyPage(ctx, rawKey, params) {
     crumbs(prefix, true),
     h('h1', { tabindex: -1 }, name),
     state, meta, lock, changed, shown, conflictBox, messages,
-    at === null ? form : null,
+    at === null ? form : writeNote,
     h('h2', null, 'History'),
     h('p', { class: 'muted' }, 'Every version the store keeps, newest first; deletes and expiries included.'),
     h('table', null,
@@ -93,6 +110,8 @@ export async function keyPage(ctx, rawKey, params) {
         state.append(h('p', null, h('button', {
           type: 'button',
           class: 'secondary',
+          disabled: noWrite,
+          'aria-describedby': noWrite ? 'write-denied' : null,
           onclick: () => navigate('/ui/kv/' + key, { draft: e.value, from: e.version }),
         }, 'Restore this version'), ' ', h('span', { class: 'muted' }, 'puts this value into the editor of the latest version; Save writes it.')));
       }
@@ -111,18 +130,20 @@ export async function keyPage(ctx, rawKey, params) {
       // changed by a save that did not mean to.
       const hasCR = t !== null && t.includes('\r');
       if (hasCR) t = null;
-      editor.readOnly = t === null;
+      editor.readOnly = t === null || noWrite;
       editor.value = t === null ? '' : t;
       help.textContent = hasCR
         ? 'This value has carriage returns, which a browser\'s text field would change: change it with the API or the vkv command.'
+        : noWrite
+        ? 'Your credentials may read this key but not write it.'
         : t === null
         ? 'This value is binary: it is shown above, and can be changed with the API or the vkv command, not here.'
         : e === null ? 'Save creates the key.' : `Save writes on version ${e.version} only: if the key changed meanwhile, you see both sides and choose.`;
       baseText = editor.value;
       dirty = false;
       changed.hidden = true;
-      save.disabled = t === null;
-      remove.disabled = e === null;
+      save.disabled = t === null || noWrite;
+      remove.disabled = e === null || noWrite;
     }
   };
 
@@ -171,6 +192,8 @@ export async function keyPage(ctx, rawKey, params) {
     say(errorBox(err));
     save.disabled = true;
     remove.disabled = true;
+    save.setAttribute('aria-describedby', 'value-help');
+    remove.setAttribute('aria-describedby', 'value-help');
     editor.readOnly = true;
     help.textContent = 'Your credentials may read this key but not write it: Save and Delete are disabled.';
   };
@@ -220,8 +243,8 @@ export async function keyPage(ctx, rawKey, params) {
           : `Edit the merge, remove the markers, then Save writes it on their version ${theirsEntry.version}.`;
         baseText = '';
         dirty = true;
-        save.disabled = false;
-        remove.disabled = theirsEntry === null;
+        save.disabled = noWrite;
+        remove.disabled = theirsEntry === null || noWrite;
         editor.focus();
         announce('Both sides are in Value: edit, then Save.');
       },

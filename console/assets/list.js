@@ -3,7 +3,8 @@
 
 import { h, clear, announce } from './dom.js';
 import { list, storeVersion, watch } from './api.js';
-import { keyOf } from './bytes.js';
+import { keyOf, encode } from './bytes.js';
+import { lacks, mayWriteUnder, deniedNote, prefixWhat, grantsText } from './perms.js';
 import { crumbs, listURL } from './crumbs.js';
 import { replaceQuery, errorBox } from './app.js';
 
@@ -17,6 +18,7 @@ export async function listPage(ctx, params) {
   let after = params.get('after') || '';
   const back = []; // the "after" of each earlier page, for Previous
   const { main, signal } = ctx;
+  const who = await ctx.who;
 
   const input = h('input', { id: 'filter', type: 'search', value: filter, autocomplete: 'off', 'aria-describedby': 'filter-help' });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
@@ -29,7 +31,11 @@ export async function listPage(ctx, params) {
     h('h1', { tabindex: -1 }, prefix ? `Keys under ${prefix}` : 'All keys'),
     h('div', { class: 'row' },
       h('label', { for: 'filter' }, 'Filter'), input,
-      h('a', { class: 'button', href: '/ui/new?' + new URLSearchParams({ prefix }) }, 'New key')),
+      mayWriteUnder(who, encode(prefix))
+        ? h('a', { class: 'button', href: '/ui/new?' + new URLSearchParams({ prefix }) }, 'New key')
+        : h('button', { type: 'button', disabled: true, 'aria-describedby': 'new-denied' }, 'New key')),
+    ...(mayWriteUnder(who, encode(prefix)) ? [] : [h('p', { id: 'new-denied', class: 'muted' },
+      `New key is disabled: principal ${who.principal} has no write grant on any key${prefix ? ` under "${prefix}"` : ''} (its grants: ${grantsText(who)}).`)]),
     h('p', { id: 'filter-help', class: 'muted' }, 'Shows the keys that start with the prefix followed by what you type.'),
     errors,
     h('table', null,
@@ -49,8 +55,24 @@ export async function listPage(ctx, params) {
     return '/ui/' + (s ? '?' + s : '');
   };
 
+  // denied shows, in place of the keys, that the principal may not read
+  // the range, and links to the prefixes under it that it may read.
+  const denied = (range) => {
+    clear(errors);
+    clear(tbody);
+    nextAfter = '';
+    next.disabled = true;
+    prev.disabled = true;
+    status.textContent = '';
+    const inside = who.grants.filter((g) => g.name.startsWith(range) && g.name !== range);
+    errors.append(deniedNote('list-denied', who, 'read', prefixWhat(range),
+      inside.length ? ['You may list: ', inside.map((g, i) => [i ? ', ' : '', h('a', { href: listURL(g.name) }, g.name)])] : ''));
+    tbody.append(h('tr', null, h('td', { colspan: 3, class: 'muted' }, 'Not allowed to list these keys.')));
+  };
+
   const load = async () => {
     const n = ++loading;
+    if (lacks(who, 'read', encode(prefix + filter))) return denied(prefix + filter);
     let res;
     try {
       res = await list(prefix + filter, after, pageSize);
@@ -102,6 +124,10 @@ export async function listPage(ctx, params) {
   // the listed range reloads the page shown, at most a few times a second.
   const from = await storeVersion().catch(() => undefined);
   await load();
+  if (lacks(who, 'read', encode(prefix))) {
+    ctx.live('forbidden');
+    return;
+  }
   let pending = 0;
   watch(prefix, from, (change) => {
     if (!change.resync && !(change.key || '').startsWith(prefix + filter)) return;

@@ -49,6 +49,18 @@ type rawRequest struct {
 	// slow sends the request line and then one header byte every 50 ms,
 	// never ending the headers (Slowloris).
 	slow bool
+	// headersOnly sends the headers, Content-Length counting the body, and
+	// not the body: the server must refuse a declared body over its limit
+	// before reading it. (Sending the body too made the server's close
+	// with megabytes unread a TCP reset, which could discard the 413 before
+	// a slow client read it: a flaky test of TCP, not of the server.)
+	headersOnly bool
+}
+
+// declaredOnly is r sent as headers only (rawRequest.headersOnly).
+func declaredOnly(r rawRequest) rawRequest {
+	r.headersOnly = true
+	return r
 }
 
 func (r rawRequest) bytes() []byte {
@@ -73,7 +85,9 @@ func (r rawRequest) bytes() []byte {
 		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(r.body))
 	}
 	b.WriteString("\r\n")
-	b.Write(r.body)
+	if !r.headersOnly {
+		b.Write(r.body)
+	}
 	return b.Bytes()
 }
 
@@ -173,12 +187,12 @@ func hostileRows() []hostileRow {
 		{name: "empty key", req: putReq("/v1/kv/", "x"), status: 400, problem: badKey},
 		{name: "key over the header limit", req: getReq("/v1/kv/" + strings.Repeat("k", httpapi.ServerMaxHeaderBytes+8192)), status: 431},
 		{name: "headers over the limit", req: getReq("/v1/kv/a", "X-Pad: "+strings.Repeat("p", httpapi.ServerMaxHeaderBytes+8192)), status: 431},
-		{name: "value over the limit", req: putReq("/v1/kv/a", string(overValue)), status: 413, problem: tooBig, code: "value-too-large"},
+		{name: "value over the limit", req: declaredOnly(putReq("/v1/kv/a", string(overValue))), status: 413, problem: tooBig, code: "value-too-large"},
 		{name: "value over the limit, chunked", req: rawRequest{method: "PUT", target: "/v1/kv/a", body: chunked(overValue), noLength: true,
 			header: []string{"Transfer-Encoding: chunked"}}, status: 413, problem: tooBig, code: "value-too-large"},
 		{name: "body shorter than Content-Length", req: rawRequest{method: "PUT", target: "/v1/kv/a", body: []byte("short"), noLength: true,
 			header: []string{"Content-Length: 10"}, halfClose: true}, status: 400, problem: badReq},
-		{name: "transaction body over the limit", req: txnReq(hugeTxn), status: 413, problem: tooBig, code: "txn-too-large"},
+		{name: "transaction body over the limit", req: declaredOnly(txnReq(hugeTxn)), status: 413, problem: tooBig, code: "txn-too-large"},
 
 		// Transactions: bad JSON, wrong types, duplicates, too many ops.
 		{name: "txn bad JSON", req: txnReq(`{"ops":[`), status: 400, problem: badReq},
@@ -454,13 +468,6 @@ func TestHostileRequests(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			res := sendRaw(addr, row.req)
-			for try := 1; res.resp == nil && row.status != 0 && len(row.req.body) > 1<<20 && try <= 3; try++ {
-				// The server answers a body over the limit without reading
-				// it, then closes; the client, still writing, may get a
-				// reset before it reads the answer. Send it again.
-				t.Logf("no answer to a body of %d bytes (%v); try %d", len(row.req.body), res.err, try+1)
-				res = sendRaw(addr, row.req)
-			}
 			if row.status == 0 {
 				if res.resp != nil {
 					t.Fatalf("got %s, want the connection closed without an answer", res.resp.Status)

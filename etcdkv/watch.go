@@ -19,7 +19,7 @@ import (
 // opened again from the last revision delivered, so the sequence has no gap
 // and no duplicate; a from below etcd's compacted revision gives a
 // *vkv.CompactedError.
-func (kv *KV) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (kv *KV) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	return func(yield func(vkv.Entry, error) bool) {
 		if err := kv.enter(); err != nil {
 			yield(vkv.Entry{}, err)

@@ -440,7 +440,7 @@ type fakeWatcher struct {
 	active    atomic.Int64
 }
 
-func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	return func(yield func(vkv.Entry, error) bool) {
 		f.active.Add(1)
 		defer f.active.Add(-1)
@@ -449,7 +449,7 @@ func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version
 			return
 		}
 		n := 0
-		for e, err := range f.KV.(vkv.Watcher).Watch(ctx, prefix, from) {
+		for e, err := range f.KV.(vkv.Watcher).Watch(ctx, prefix, from, opts...) {
 			if !yield(e, err) || err != nil {
 				return
 			}

@@ -73,7 +73,7 @@ func WithWatchIdleTimeout(d time.Duration) Option {
 // any other answer that retrying cannot change (a wrong token, a server
 // whose store has no change feed: a *ProblemError matching
 // errors.ErrUnsupported). An error is the last value of the sequence.
-func (c *Client) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (c *Client) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	return func(yield func(vkv.Entry, error) bool) {
 		wctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)

@@ -26,7 +26,7 @@ func init() {
 }
 
 // Watch is the store's Watch, broken as the mutant's name says.
-func (k *mutant) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (k *mutant) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	w := k.KV.(vkv.Watcher)
 	switch {
 	case k.is("watch-prefix-ignored"):
@@ -40,7 +40,7 @@ func (k *mutant) Watch(ctx context.Context, prefix string, from vkv.Version) ite
 			prev vkv.Entry
 			held *vkv.Entry // watch-unordered: the first event, held back
 		)
-		for e, err := range w.Watch(ctx, prefix, from) {
+		for e, err := range w.Watch(ctx, prefix, from, opts...) {
 			if err != nil {
 				if k.is("watch-ctx-silent") && ctx.Err() != nil || k.is("watch-close-silent") && errors.Is(err, vkv.ErrClosed) {
 					return

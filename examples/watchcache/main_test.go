@@ -205,14 +205,14 @@ type compactingSource struct {
 
 // Watch fails the first watch from below oldest with a *vkv.CompactedError,
 // after running during; every other watch is the store's.
-func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	if s.watched.Add(1) == 1 && from < s.oldest {
 		return func(yield func(vkv.Entry, error) bool) {
 			s.during()
 			yield(vkv.Entry{}, &vkv.CompactedError{Requested: from, Oldest: s.oldest})
 		}
 	}
-	return s.Store.Watch(ctx, prefix, from)
+	return s.Store.Watch(ctx, prefix, from, opts...)
 }
 
 // TestReloadWhenCompacted: when the changes the cache needs are gone, it

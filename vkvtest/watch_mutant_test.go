@@ -20,6 +20,10 @@ func init() {
 		"watch-deletes-dropped":  {"Watch/Replay", "Watch/Expiry"},
 		"watch-ctx-silent":       {"Watch/Cancel"},
 		"watch-close-silent":     {"Watch/Closed"},
+		"watch-txnend-always":    {"Watch/TxnEnd"},
+		"watch-progress-ahead":   {"Watch/ProgressPeriodic"},
+		"watch-progress-early":   {"Watch/ProgressPeriodic", "Watch/ProgressRequest", "Watch/ProgressRacing"},
+		"watch-progress-unasked": {"Watch/Replay", "Watch/Concurrent"},
 	} {
 		mutants[name] = failing
 	}
@@ -61,10 +65,25 @@ func (k *mutant) Watch(ctx context.Context, prefix string, from vkv.Version, opt
 			case k.is("watch-unordered") && n == 1:
 				held = &e
 				continue
+			case k.is("watch-txnend-always") && !e.Progress:
+				e.TxnEnd = true
+			case k.is("watch-progress-ahead") && e.Progress:
+				e.Version++
+			case k.is("watch-progress-early") && len(opts) > 0 && !e.Progress:
+				// A progress that claims the change before it is delivered.
+				if !yield(vkv.Entry{Version: e.Version, Progress: true}, nil) {
+					return
+				}
 			}
+
 			prev = e
 			if !yield(e, nil) {
 				return
+			}
+			if k.is("watch-progress-unasked") && !e.Progress {
+				if !yield(vkv.Entry{Version: e.Version, Progress: true}, nil) {
+					return
+				}
 			}
 			if held != nil {
 				if !yield(*held, nil) {

@@ -29,6 +29,17 @@ type Entry struct {
 	// the key) at Version. History and Watch return tombstones; Get, GetAt,
 	// List and Txn.Get never do.
 	Deleted bool
+	// TxnEnd is set by Watch on the last change of its version under the
+	// watched prefix: the changes of one transaction share a version, so a
+	// consumer that buffers changes until TxnEnd applies each transaction
+	// whole. Every other read leaves it false.
+	TxnEnd bool
+	// Progress marks an entry that Watch yields only when asked to
+	// (WithProgressNotify, WithProgressRequests): not a change but a
+	// progress notification, with Key "" and no value, whose Version is a
+	// version up to which every change under the watched prefix has been
+	// delivered; see Watcher.
+	Progress bool
 }
 
 // Expired reports whether e has an expiry time that is not after now.

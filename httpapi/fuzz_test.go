@@ -168,8 +168,8 @@ type writeCounter struct {
 
 // Watch passes the change feed of the store through, so that GET
 // /v1/watch is served rather than answered 501.
-func (c *writeCounter) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
-	return c.KV.(vkv.Watcher).Watch(ctx, prefix, from)
+func (c *writeCounter) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
+	return c.KV.(vkv.Watcher).Watch(ctx, prefix, from, opts...)
 }
 
 // Backup passes the store's backup through, so that GET /v1/backup is

@@ -124,6 +124,50 @@ func (h *handler) watchParams(r *http.Request) (string, vkv.Version, error) {
 	return prefix, from, err
 }
 
+// maxProgressInterval bounds the progressInterval of a watch: a longer
+// one is no use against the heartbeat.
+const maxProgressInterval = 24 * time.Hour
+
+// watchProgressOptions returns the progress notifications a watch request
+// asks for: progressInterval (a Go duration or whole seconds, above zero,
+// at most a day) and progressNow=true (one notification once the stream has
+// caught up with the store's version of now).
+func watchProgressOptions(r *http.Request) ([]vkv.WatchOption, error) {
+	q := r.URL.Query()
+	var opts []vkv.WatchOption
+	if vals, ok := q[wire.ParamProgressInterval]; ok {
+		bad := &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest,
+			detail: fmt.Sprintf("the query parameter %s must be given once, as a Go duration (\"10s\") or a number of seconds above zero and at most %v", wire.ParamProgressInterval, maxProgressInterval)}
+		if len(vals) != 1 {
+			return nil, bad
+		}
+		var d time.Duration
+		if n, err := strconv.ParseInt(vals[0], 10, 64); err == nil {
+			if n > 0 && n <= int64(maxProgressInterval/time.Second) {
+				d = time.Duration(n) * time.Second
+			}
+		} else if d, err = time.ParseDuration(vals[0]); err != nil {
+			d = 0
+		}
+		if d <= 0 || d > maxProgressInterval {
+			return nil, bad
+		}
+		opts = append(opts, vkv.WithProgressNotify(d))
+	}
+	if vals, ok := q[wire.ParamProgressNow]; ok {
+		if len(vals) != 1 || (vals[0] != "true" && vals[0] != "false") {
+			return nil, &requestError{status: http.StatusBadRequest, name: wire.ProblemInvalidRequest,
+				detail: fmt.Sprintf("the query parameter %s must be given once, as true or false", wire.ParamProgressNow)}
+		}
+		if vals[0] == "true" {
+			now := make(chan struct{}, 1)
+			now <- struct{}{}
+			opts = append(opts, vkv.WithProgressRequests(now))
+		}
+	}
+	return opts, nil
+}
+
 // watch serves GET /v1/watch?prefix=P&fromVersion=N as Server-Sent Events.
 // See docs/http.md for the stream's format.
 func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
@@ -152,6 +196,11 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, errInfo{})
 		return
 	}
+	opts, err := watchProgressOptions(r)
+	if err != nil {
+		h.writeError(w, r, err, errInfo{})
+		return
+	}
 	hd := w.Header()
 	hd.Set("Content-Type", wire.EventStreamContentType)
 	hd.Set("Cache-Control", "no-cache")
@@ -176,7 +225,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}()
-		for e, err := range wt.Watch(ctx, prefix, from) {
+		for e, err := range wt.Watch(ctx, prefix, from, opts...) {
 			select {
 			case items <- watchItem{e, err}:
 			case <-ctx.Done():
@@ -314,8 +363,18 @@ type sseWriter struct {
 	wrote    bool      // an event was written since the last heartbeat tick
 }
 
-// event appends the event for the change e.
+// event appends the event for the change or progress notification e.
 func (s *sseWriter) event(e *vkv.Entry) {
+	if e.Progress {
+		s.buf = append(s.buf, "id: "...)
+		s.buf = strconv.AppendUint(s.buf, uint64(e.Version), 10)
+		s.buf = append(s.buf, "\nevent: "+wire.EventProgress+"\ndata: "...)
+		data, _ := json.Marshal(wire.ProgressEvent{Version: e.Version})
+		s.buf = append(s.buf, data...)
+		s.buf = append(s.buf, "\n\n"...)
+		s.wrote = true
+		return
+	}
 	name := wire.EventPut
 	if e.Deleted {
 		name = wire.EventDelete

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
+	"github.com/vkvstore/vkv/vkvtest"
 	"github.com/vkvstore/vkv/wire"
 )
 
@@ -174,12 +175,12 @@ func TestWatchStream(t *testing.T) {
 	srv := watchServer(t, s)
 
 	st := stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0")
-	wantEvent(t, st, "1", "put", `{"key":"a/1","version":1,"createVersion":1,"value":"b25l","deleted":false}`)
-	wantEvent(t, st, "3", "put", `{"key":"a/1","version":3,"createVersion":1,"value":"dW5v","deleted":false}`)
-	wantEvent(t, st, "4", "delete", `{"key":"a/1","version":4,"createVersion":1,"value":null,"deleted":true}`)
+	wantEvent(t, st, "1", "put", `{"key":"a/1","version":1,"createVersion":1,"value":"b25l","deleted":false,"txnEnd":true}`)
+	wantEvent(t, st, "3", "put", `{"key":"a/1","version":3,"createVersion":1,"value":"dW5v","deleted":false,"txnEnd":true}`)
+	wantEvent(t, st, "4", "delete", `{"key":"a/1","version":4,"createVersion":1,"value":null,"deleted":true,"txnEnd":true}`)
 	wantEvent(t, st, "5", "put", `{"key":"a/y","version":5,"createVersion":5,"value":"eQ==","deleted":false}`)
-	wantEvent(t, st, "5", "put", `{"key":"a/x","version":5,"createVersion":5,"value":"","deleted":false}`)
-	wantEvent(t, st, "6", "put", `{"key":"a/\ufffd","keyBase64":"YS//","version":6,"createVersion":6,"value":"AAE=","deleted":false}`)
+	wantEvent(t, st, "5", "put", `{"key":"a/x","version":5,"createVersion":5,"value":"","deleted":false,"txnEnd":true}`)
+	wantEvent(t, st, "6", "put", `{"key":"a/\ufffd","keyBase64":"YS//","version":6,"createVersion":6,"value":"AAE=","deleted":false,"txnEnd":true}`)
 
 	// Idle: heartbeats only.
 	for range 2 {
@@ -196,8 +197,35 @@ func TestWatchStream(t *testing.T) {
 	if err != nil || e.ExpiresAt.Before(exp) || e.ExpiresAt.After(exp.Add(time.Minute)) {
 		t.Fatalf("Get(a/ttl) = %+v, %v", e, err)
 	}
-	wantEvent(t, st, "8", "put", fmt.Sprintf(`{"key":"a/ttl","version":8,"createVersion":8,"value":"dA==","deleted":false,"expiresAt":%q}`,
+	wantEvent(t, st, "8", "put", fmt.Sprintf(`{"key":"a/ttl","version":8,"createVersion":8,"value":"dA==","deleted":false,"expiresAt":%q,"txnEnd":true}`,
 		e.ExpiresAt.UTC().Format(time.RFC3339Nano)))
+}
+
+// TestWatchProgress: progressNow=true sends one progress event, with the
+// version as its id, once the stream has caught up with the store, after
+// the changes at or below it; progressInterval sends one each interval of
+// the store's clock.
+func TestWatchProgress(t *testing.T) {
+	clock := vkvtest.NewFakeClock(time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC))
+	s, err := vkv.Open("", &vkv.Options{InMemory: true, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	s.Put(ctx, "a/1", []byte("one"))   // 1
+	s.Put(ctx, "b/1", []byte("other")) // 2
+	srv := watchServer(t, s)
+
+	st := stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0&progressNow=true")
+	wantEvent(t, st, "1", "put", `{"key":"a/1","version":1,"createVersion":1,"value":"b25l","deleted":false,"txnEnd":true}`)
+	wantEvent(t, st, "2", "progress", `{"version":2}`)
+
+	st = stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0&progressInterval=10s")
+	wantEvent(t, st, "1", "put", `{"key":"a/1","version":1,"createVersion":1,"value":"b25l","deleted":false,"txnEnd":true}`)
+	s.Put(ctx, "b/2", nil) // 3
+	clock.Advance(10 * time.Second)
+	wantEvent(t, st, "3", "progress", `{"version":3}`)
 }
 
 // TestWatchResume: Last-Event-ID takes precedence over fromVersion; without
@@ -211,17 +239,17 @@ func TestWatchResume(t *testing.T) {
 	srv := watchServer(t, s)
 
 	st := stream(t, ctx, srv.URL, "/v1/watch?fromVersion=1", "Last-Event-ID", "3")
-	wantEvent(t, st, "4", "put", `{"key":"k3","version":4,"createVersion":4,"value":"ZA==","deleted":false}`)
+	wantEvent(t, st, "4", "put", `{"key":"k3","version":4,"createVersion":4,"value":"ZA==","deleted":false,"txnEnd":true}`)
 
 	now := stream(t, ctx, srv.URL, "/v1/watch")
 	s.Put(ctx, "k9", nil)
-	wantEvent(t, now, "6", "put", `{"key":"k9","version":6,"createVersion":6,"value":"","deleted":false}`)
-	wantEvent(t, st, "5", "put", `{"key":"k4","version":5,"createVersion":5,"value":"ZQ==","deleted":false}`)
-	wantEvent(t, st, "6", "put", `{"key":"k9","version":6,"createVersion":6,"value":"","deleted":false}`)
+	wantEvent(t, now, "6", "put", `{"key":"k9","version":6,"createVersion":6,"value":"","deleted":false,"txnEnd":true}`)
+	wantEvent(t, st, "5", "put", `{"key":"k4","version":5,"createVersion":5,"value":"ZQ==","deleted":false,"txnEnd":true}`)
+	wantEvent(t, st, "6", "put", `{"key":"k9","version":6,"createVersion":6,"value":"","deleted":false,"txnEnd":true}`)
 
 	// An empty Last-Event-ID is no Last-Event-ID.
 	st = stream(t, ctx, srv.URL, "/v1/watch?fromVersion=4", "Last-Event-ID", "")
-	wantEvent(t, st, "5", "put", `{"key":"k4","version":5,"createVersion":5,"value":"ZQ==","deleted":false}`)
+	wantEvent(t, st, "5", "put", `{"key":"k4","version":5,"createVersion":5,"value":"ZQ==","deleted":false,"txnEnd":true}`)
 }
 
 // TestWatchRequestErrors: bad parameters, a compacted from, a missing
@@ -261,6 +289,16 @@ func TestWatchRequestErrors(t *testing.T) {
 		{name: "not a watcher", target: "/v1/watch?fromVersion=1", kv: plain, status: 501, problem: "not-implemented",
 			reason: "a KV without a change feed: 501 not-implemented"},
 		{name: "POST", target: "/v1/watch", status: 405, problem: "method-not-allowed", reason: "only GET and HEAD"},
+		{name: "bad progressInterval", target: "/v1/watch?progressInterval=soon", status: 400, problem: "invalid-request",
+			reason: "progressInterval is a Go duration or seconds"},
+		{name: "zero progressInterval", target: "/v1/watch?progressInterval=0", status: 400, problem: "invalid-request",
+			reason: "progressInterval must be above zero"},
+		{name: "huge progressInterval", target: "/v1/watch?progressInterval=25h", status: 400, problem: "invalid-request",
+			reason: "progressInterval is at most a day"},
+		{name: "two progressIntervals", target: "/v1/watch?progressInterval=1&progressInterval=2", status: 400, problem: "invalid-request",
+			reason: "progressInterval may be given once"},
+		{name: "bad progressNow", target: "/v1/watch?progressNow=yes", status: 400, problem: "invalid-request",
+			reason: "progressNow is true or false"},
 	} {
 		t.Run(row.name, func(t *testing.T) {
 			kv := row.kv
@@ -313,7 +351,7 @@ func TestWatchEnds(t *testing.T) {
 		s.Put(t.Context(), "k", []byte("v"))
 		srv := watchServer(t, &fakeWatcher{KV: s, failAfter: 1, oldest: 7})
 		st := stream(t, t.Context(), srv.URL, "/v1/watch?fromVersion=0")
-		wantEvent(t, st, "1", "put", `{"key":"k","version":1,"createVersion":1,"value":"dg==","deleted":false}`)
+		wantEvent(t, st, "1", "put", `{"key":"k","version":1,"createVersion":1,"value":"dg==","deleted":false,"txnEnd":true}`)
 		wantErrorEvent(t, st, "compacted", "/v1/watch", func(p *wire.Problem) bool {
 			return p.Status == 410 && p.OldestVersion != nil && *p.OldestVersion == 7
 		})
@@ -397,7 +435,7 @@ func TestWatchOutlivesServerTimeouts(t *testing.T) {
 	st := stream(t, t.Context(), srv.URL, "/v1/watch?fromVersion=0")
 	time.Sleep(400 * time.Millisecond)
 	s.Put(t.Context(), "late", []byte("x"))
-	wantEvent(t, st, "1", "put", `{"key":"late","version":1,"createVersion":1,"value":"eA==","deleted":false}`)
+	wantEvent(t, st, "1", "put", `{"key":"late","version":1,"createVersion":1,"value":"eA==","deleted":false,"txnEnd":true}`)
 }
 
 // TestWatchClientGone: when the client goes away, the handler ends and
@@ -440,7 +478,7 @@ type fakeWatcher struct {
 	active    atomic.Int64
 }
 
-func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	return func(yield func(vkv.Entry, error) bool) {
 		f.active.Add(1)
 		defer f.active.Add(-1)
@@ -449,7 +487,7 @@ func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version
 			return
 		}
 		n := 0
-		for e, err := range f.KV.(vkv.Watcher).Watch(ctx, prefix, from) {
+		for e, err := range f.KV.(vkv.Watcher).Watch(ctx, prefix, from, opts...) {
 			if !yield(e, err) || err != nil {
 				return
 			}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vkvstore/vkv"
@@ -66,6 +67,16 @@ func WithWatchIdleTimeout(d time.Duration) Option {
 // that version have been compacted in the meantime, Watch cannot tell
 // whether it missed events and ends with the *vkv.CompactedError.
 //
+// Transaction ends and progress notifications (see vkv.Watcher) come from
+// the server: WithProgressNotify(d) asks it for a progress event every d of
+// its store's clock (the query parameter progressInterval). A one-way event
+// stream cannot carry a request to the server, so WithProgressRequests is
+// answered by reconnecting at once, from where the stream got to, with the
+// query parameter progressNow, which makes the server send one progress
+// event once the new stream has caught up with its store's version; a
+// request thus costs a new request to the server. A progress event also
+// lets a later reconnection resume from its version exactly.
+//
 // The sequence ends with ctx's error when ctx is done, with vkv.ErrClosed
 // when the Client is closed, with a *vkv.CompactedError when the server no
 // longer keeps the changes after the point reached (its Oldest is the
@@ -73,7 +84,8 @@ func WithWatchIdleTimeout(d time.Duration) Option {
 // any other answer that retrying cannot change (a wrong token, a server
 // whose store has no change feed: a *ProblemError matching
 // errors.ErrUnsupported). An error is the last value of the sequence.
-func (c *Client) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (c *Client) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
+	o := vkv.NewWatchOptions(opts...)
 	return func(yield func(vkv.Entry, error) bool) {
 		wctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
@@ -83,7 +95,26 @@ func (c *Client) Watch(ctx context.Context, prefix string, from vkv.Version) ite
 			yield(vkv.Entry{}, vkv.ErrClosed)
 			return
 		}
-		w := &watchRun{c: c, prefix: prefix, from: from, last: from, yield: yield}
+		w := &watchRun{c: c, prefix: prefix, from: from, last: from, yield: yield, every: o.ProgressEvery}
+		if reqs := o.ProgressRequests; reqs != nil {
+			w.ask = make(chan struct{}, 1)
+			go func() {
+				for {
+					select {
+					case _, ok := <-reqs:
+						if !ok {
+							return
+						}
+						select {
+						case w.ask <- struct{}{}:
+						default:
+						}
+					case <-wctx.Done():
+						return
+					}
+				}
+			}()
+		}
 		delay := time.Duration(0)
 		for {
 			progressed, err := w.connect(wctx)
@@ -93,7 +124,7 @@ func (c *Client) Watch(ctx context.Context, prefix string, from vkv.Version) ite
 			if err == nil {
 				// Only retryable failures come back without an error;
 				// anything else ended the sequence.
-				if progressed {
+				if progressed || w.asked {
 					// The connection delivered changes before it
 					// dropped: reconnect at once.
 					delay = 0
@@ -139,10 +170,20 @@ type watchRun struct {
 	yield   func(vkv.Entry, error) bool
 	stopped bool // yield returned false
 
-	// last is the version of the last change delivered (from before the
-	// first) and n how many changes of version last were delivered.
+	// last is the version of the last change or progress notification
+	// delivered (from before the first) and n how many changes of version
+	// last were delivered, 0 once the last of them (TxnEnd) was.
 	last vkv.Version
 	n    int
+
+	// every is the progressInterval asked of the server (0: none). ask
+	// receives the progress requests of WithProgressRequests (nil without
+	// it); owed is set from a request until a progress event is delivered,
+	// asked when the last connection ended to answer a request.
+	every time.Duration
+	ask   chan struct{}
+	owed  atomic.Bool
+	asked bool
 }
 
 // connect makes one connection and delivers its changes. It returns a nil
@@ -160,6 +201,33 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 	q := url.Values{wire.ParamFromVersion: {w.from.String()}}
 	if w.prefix != "" {
 		q.Set(wire.ParamPrefix, w.prefix)
+	}
+	if w.every > 0 {
+		q.Set(wire.ParamProgressInterval, w.every.String())
+	}
+	w.asked = false
+	if w.ask != nil {
+		select {
+		case <-w.ask:
+			w.owed.Store(true)
+		default:
+		}
+		// A request while this connection is open ends it: the next one
+		// asks for the progress.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-w.ask:
+				w.owed.Store(true)
+				cancel()
+			case <-stop:
+			case <-cctx.Done():
+			}
+		}()
+		if w.owed.Load() {
+			q.Set(wire.ParamProgressNow, "true")
+		}
 	}
 	idx := int(w.c.current.Load())
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, w.c.endpoints[idx]+"/v1/watch?"+q.Encode(), nil)
@@ -215,7 +283,10 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 			if ctx.Err() != nil {
 				return progressed, ctx.Err()
 			}
-			return progressed, nil // dropped, cut, or silent too long: retry
+			// Dropped, cut, silent too long, or ended to answer a
+			// progress request: retry.
+			w.asked = w.owed.Load()
+			return progressed, nil
 		}
 		switch ev.event {
 		case wire.EventPut, wire.EventDelete:
@@ -235,8 +306,28 @@ func (w *watchRun) connect(ctx context.Context) (progressed bool, err error) {
 			default:
 				w.last, w.n, skip = e.Version, 1, 0
 			}
+			if e.TxnEnd {
+				w.n = 0 // the version is whole: resume after it
+			}
 			progressed = true
 			if !w.yield(e, nil) {
+				w.stopped = true
+				return progressed, nil
+			}
+		case wire.EventProgress:
+			var pe wire.ProgressEvent
+			if err := json.Unmarshal(ev.data, &pe); err != nil {
+				return progressed, fmt.Errorf("vkvclient: watch progress event %q: %w", ev.data, err)
+			}
+			if pe.Version < w.last || skip > 0 {
+				// Behind what was delivered (a replica that lags the
+				// one before it): nothing to report.
+				continue
+			}
+			w.last, w.n = pe.Version, 0
+			w.owed.Store(false)
+			progressed = true
+			if !w.yield(vkv.Entry{Version: pe.Version, Progress: true}, nil) {
 				w.stopped = true
 				return progressed, nil
 			}

@@ -303,14 +303,14 @@ type watcherKV struct {
 	failAfter int
 }
 
-func (k *watcherKV) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (k *watcherKV) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	return func(yield func(vkv.Entry, error) bool) {
 		if from < k.oldest {
 			yield(vkv.Entry{}, &vkv.CompactedError{Requested: from, Oldest: k.oldest})
 			return
 		}
 		n := 0
-		for e, err := range k.KV.(vkv.Watcher).Watch(ctx, prefix, from) {
+		for e, err := range k.KV.(vkv.Watcher).Watch(ctx, prefix, from, opts...) {
 			if !yield(e, err) || err != nil {
 				return
 			}

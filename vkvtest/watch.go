@@ -12,6 +12,7 @@ import (
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vkvstore/vkv"
 )
@@ -25,6 +26,10 @@ var watchCases = []testCase{
 	{name: "Expiry", timed: testWatchExpiry},
 	{name: "Cancel", fn: testWatchCancel},
 	{name: "Closed", fn: testWatchClosed},
+	{name: "TxnEnd", fn: testWatchTxnEnd},
+	{name: "ProgressPeriodic", timed: testWatchProgressPeriodic},
+	{name: "ProgressRequest", fn: testWatchProgressRequest},
+	{name: "ProgressRacing", fn: testWatchProgressRacing},
 }
 
 // watchTimeout bounds every watch of the suite, so that a KV whose watch
@@ -99,7 +104,8 @@ func checkWatched(tb testing.TB, what string, got, want []vkv.Entry) {
 	}
 	sorted := slices.Clone(got)
 	sortChanges(sorted)
-	if diff := gocmp.Diff(want, sorted, entryOpts); diff != "" {
+	// TxnEnd is Watch's alone; testWatchTxnEnd checks it.
+	if diff := gocmp.Diff(want, sorted, entryOpts, cmpopts.IgnoreFields(vkv.Entry{}, "TxnEnd")); diff != "" {
 		tb.Errorf("%s: events differ from the committed changes read back from History (-committed +watched):\n%s", what, diff)
 	}
 }

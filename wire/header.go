@@ -48,6 +48,16 @@ const (
 	// ParamFromVersion is the version GET /v1/watch delivers the changes
 	// after.
 	ParamFromVersion = "fromVersion"
+	// ParamProgressInterval asks GET /v1/watch for a progress event every
+	// interval of the store's clock (vkv.WithProgressNotify): a Go duration
+	// or a number of seconds, above zero.
+	ParamProgressInterval = "progressInterval"
+	// ParamProgressNow, set to "true", asks GET /v1/watch for one progress
+	// event as soon as the stream has caught up with the store's version
+	// when the request arrived (vkv.WithProgressRequests with one request).
+	// A one-way stream cannot take a request later: the Go client asks for
+	// a progress notification by reconnecting with this parameter.
+	ParamProgressNow = "progressNow"
 )
 
 // VersionLatest, as the ParamVersion of GET /v1/kv/{key}, reads the key at

@@ -68,6 +68,9 @@ func (e *exitError) Error() string { return "exit status " + strconv.Itoa(e.code
 type cliEnv struct {
 	stdin  io.Reader
 	getenv func(string) string
+	// terminal, if set, replaces the check whether stderr is a terminal
+	// (terminalWriter), on which vkv backup and vkv restore draw progress.
+	terminal func(io.Writer) bool
 }
 
 type cliEnvKey struct{}

@@ -49,8 +49,11 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer s.close()
+	bar := newProgress(ctx, stderr, "backup", -1)
 	if *out == "" {
-		if err := s.c.Backup(ctx, stdout); err != nil {
+		err := s.c.Backup(ctx, bar.writer(stdout))
+		bar.done()
+		if err != nil {
 			return s.fail(ctx, err, stderr)
 		}
 		return nil
@@ -69,7 +72,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}()
 	cw := &countingWriter{w: f}
-	if err := s.c.Backup(ctx, cw); err != nil {
+	err = s.c.Backup(ctx, bar.writer(cw))
+	bar.done()
+	if err != nil {
 		return s.fail(ctx, err, stderr)
 	}
 	if err := f.Sync(); err != nil {
@@ -139,8 +144,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		ropts = &vkv.Options{EncryptionKey: key}
 	}
 	start := time.Now()
-	fr := &countingReader{r: in}
-	if err := vkv.Restore(*dir, fr, ropts); err != nil {
+	bar := newProgress(ctx, stderr, "restore", sizeOf(in))
+	fr := &countingReader{r: bar.reader(in)}
+	err = vkv.Restore(*dir, fr, ropts)
+	bar.done()
+	if err != nil {
 		cleanDir(*dir, existed)
 		return fmt.Errorf("restoring from %s: %s (%s removed again)", name, strings.TrimPrefix(err.Error(), "vkv: restore: "), *dir)
 	}

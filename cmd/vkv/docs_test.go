@@ -28,7 +28,8 @@ var updateDocs = flag.Bool("update-docs", false, "write what the commands print 
 // the line notReplayedMarker + reason right above it; the test fails when
 // a mark and this list disagree.
 var notReplayed = map[string]string{
-	"docs/cli.md: vkv backup": "needs a terminal",
+	"docs/cli.md: vkv backup":                     "needs a terminal",
+	"docs/cli.md: vkv backup -out nightly.backup": "needs a terminal",
 	"docs/http.md: curl -s -N 'http://127.0.0.1:8080/v1/watch?prefix=orders/'     # the server gets SIGTERM": "needs a SIGTERM to the server during the stream",
 	"docs/operations.md: vkv serve -addr 127.0.0.1:0 -dir ./pprof-data -pprof 127.0.0.1:0":                   "a heap profile differs from run to run",
 }

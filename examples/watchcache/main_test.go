@@ -206,14 +206,14 @@ type compactingSource struct {
 
 // Watch fails the first watch with a *vkv.CompactedError, after running
 // during; every other watch is the store's.
-func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (s *compactingSource) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	if s.watched.Add(1) == 1 {
 		return func(yield func(vkv.Entry, error) bool) {
 			s.during()
 			yield(vkv.Entry{}, &vkv.CompactedError{Requested: from, Oldest: from + 5})
 		}
 	}
-	return s.Store.Watch(ctx, prefix, from)
+	return s.Store.Watch(ctx, prefix, from, opts...)
 }
 
 // TestReloadWhenCompacted: when the changes the cache needs are gone, it
@@ -273,9 +273,9 @@ func (s *changingSource) ListAt(ctx context.Context, prefix, after string, limit
 	return s.Store.ListAt(ctx, prefix, after, limit, v)
 }
 
-func (s *changingSource) Watch(ctx context.Context, prefix string, from vkv.Version) iter.Seq2[vkv.Entry, error] {
+func (s *changingSource) Watch(ctx context.Context, prefix string, from vkv.Version, opts ...vkv.WatchOption) iter.Seq2[vkv.Entry, error] {
 	s.once.Do(func() { s.watched(from) })
-	return s.Store.Watch(ctx, prefix, from)
+	return s.Store.Watch(ctx, prefix, from, opts...)
 }
 
 // TestListsOneSnapshot: the listing a cache starts from is the store at

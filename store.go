@@ -252,12 +252,26 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	if o.InMemory {
 		dir = ""
 	}
+	// The profile's share (Badger v4.9.6): NumMemtables is how many full
+	// memtables may wait for their flush (db.go:252-253) before writes
+	// stall, each an arena of about 1.3x MemTableSize allocated on the Go
+	// heap (db.go:1092, memtable.go:99). Settings measured and not made
+	// part of a profile (BENCHMARKS.md, "Memory"): a smaller BaseTableSize
+	// (tables below L0, levels.go:441-453, each built in a buffer of twice
+	// its size, table/builder.go:117-124, from a pool of up to eight,
+	// db.go:261) and a smaller MemTableSize moved the RSS by less than its
+	// run-to-run spread; NumCompactors is already 2, the fewest Badger
+	// allows short of none (db.go:147).
+	numMem := 1
+	if o.Profile == ProfileThroughput {
+		numMem = 2
+	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(o.InMemory).
 		WithSyncWrites(!o.NoSync).
 		WithLogger(log).
 		WithMemTableSize(mem).
-		WithNumMemtables(2).
+		WithNumMemtables(numMem).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(o.ValueLogFileSize).

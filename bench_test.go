@@ -50,9 +50,22 @@ func durability(b *testing.B, f func(b *testing.B, sync bool)) {
 	}
 }
 
+// benchOptions returns the options of the benchmarks' stores (and of raw
+// Badger's, through vkv.BadgerOptions): the default profile, or
+// vkv.ThroughputOptions when the environment has
+// VKV_BENCH_PROFILE=throughput.
+func benchOptions(noSync bool) *vkv.Options {
+	o := vkv.DefaultOptions()
+	if os.Getenv("VKV_BENCH_PROFILE") == "throughput" {
+		o = vkv.ThroughputOptions()
+	}
+	o.NoSync = noSync
+	return &o
+}
+
 func openBenchStore(b *testing.B, sync bool) *vkv.Store {
 	b.Helper()
-	s, err := vkv.Open(b.TempDir(), &vkv.Options{NoSync: !sync})
+	s, err := vkv.Open(b.TempDir(), benchOptions(!sync))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,7 +75,7 @@ func openBenchStore(b *testing.B, sync bool) *vkv.Store {
 
 func openBenchBadger(b *testing.B, sync bool, tune ...func(badger.Options) badger.Options) *badger.DB {
 	b.Helper()
-	o := vkv.BadgerOptions(b.TempDir(), vkv.Options{NoSync: !sync}).WithDetectConflicts(true)
+	o := vkv.BadgerOptions(b.TempDir(), *benchOptions(!sync)).WithDetectConflicts(true)
 	for _, t := range tune {
 		o = t(o)
 	}
@@ -340,7 +353,7 @@ func openPreloadedStore(b *testing.B, sync bool, keys []string) (*vkv.Store, []v
 	p, ok := preloads.vkv[n]
 	if !ok {
 		dir := preloadDir(b, fmt.Sprintf("vkv-%d", n))
-		s, err := vkv.Open(dir, &vkv.Options{NoSync: true})
+		s, err := vkv.Open(dir, benchOptions(true))
 		if err != nil {
 			preloads.mu.Unlock()
 			b.Fatal(err)
@@ -357,7 +370,7 @@ func openPreloadedStore(b *testing.B, sync bool, keys []string) (*vkv.Store, []v
 		preloads.vkv[n] = p
 	}
 	preloads.mu.Unlock()
-	s, err := vkv.Open(copyDir(b, p.dir), &vkv.Options{NoSync: !sync})
+	s, err := vkv.Open(copyDir(b, p.dir), benchOptions(!sync))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -374,7 +387,7 @@ func openPreloadedBadger(b *testing.B, sync bool, keys []string) (*badger.DB, []
 	p, ok := preloads.raw[n]
 	if !ok {
 		dir := preloadDir(b, fmt.Sprintf("badger-%d", n))
-		db, err := badger.Open(vkv.BadgerOptions(dir, vkv.Options{NoSync: true}))
+		db, err := badger.Open(vkv.BadgerOptions(dir, *benchOptions(true)))
 		if err != nil {
 			preloads.mu.Unlock()
 			b.Fatal(err)
@@ -391,7 +404,7 @@ func openPreloadedBadger(b *testing.B, sync bool, keys []string) (*badger.DB, []
 		preloads.raw[n] = p
 	}
 	preloads.mu.Unlock()
-	o := vkv.BadgerOptions(copyDir(b, p.dir), vkv.Options{NoSync: !sync}).WithDetectConflicts(true)
+	o := vkv.BadgerOptions(copyDir(b, p.dir), *benchOptions(!sync)).WithDetectConflicts(true)
 	db, err := badger.Open(o)
 	if err != nil {
 		b.Fatal(err)

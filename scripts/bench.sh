@@ -9,8 +9,9 @@
 #   ONLY="rss peers" scripts/bench.sh  # some steps only
 #
 # Steps (ONLY selects among them; SKIP_<STEP>=1 skips one, e.g. SKIP_ETCD=1):
-#   machine   machine.txt: nproc, CPU, memory, go version, commit, load average,
-#             and the disk's fsync rate (peers and httpload also probe it)
+#   machine   machine.txt: nproc, CPU, memory, go version, commit, load average
+#             (peers, httpload and etcdkvbench each measure the disk's fsync
+#             rate before their runs and print it under their tables)
 #   root      bench.txt: `go test -bench .` of the root package in the default
 #             (lean) profile, COUNT runs; benchstat.txt and benchstat-impl.txt
 #             (vkv and raw Badger side by side, -col /impl). With BENCH_1M=1
@@ -152,7 +153,7 @@ if want rss; then
 		echo "-- GOMEMLIMIT=32MiB, load $(load)"
 		GOMEMLIMIT=32MiB "$bin/rss" -profile default -settle 20s
 	} | tee "$out/rss.txt"
-	step "rss: root BenchmarkRSS (16 writers, 10-byte keys), defaults / 4 MiB memtables and 512 KiB tables / GOMEMLIMIT=40MiB"
+	step "rss: root BenchmarkRSS (16 writers, 15-byte keys), defaults / 4 MiB memtables and 512 KiB tables / GOMEMLIMIT=40MiB"
 	{
 		for env in "X=" "VKV_RSS_MEMTABLE_MB=4 VKV_RSS_BASETABLE_KB=512" "GOMEMLIMIT=40MiB"; do
 			echo "-- $env"

@@ -120,7 +120,8 @@ type Options struct {
 	EncryptionKey []byte
 
 	// Profile chooses the Badger settings not covered by other fields:
-	// ProfileLean (the default) or ProfileThroughput. See Profile.
+	// ProfileLean (the default) or ProfileThroughput; Open refuses any
+	// other value with an *OptionsError. See Profile.
 	Profile Profile
 
 	// Badger, if set, is applied last to the Badger options the store built,

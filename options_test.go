@@ -45,6 +45,17 @@ func TestOpenRefusesOptionsThatFailMidWrite(t *testing.T) {
 			name:   "defaults",
 			reason: "the zero Options are valid",
 		},
+		{
+			name:   "throughput profile",
+			opts:   vkv.ThroughputOptions(),
+			reason: "ThroughputOptions are valid",
+		},
+		{
+			name:   "unknown profile",
+			opts:   vkv.Options{Profile: vkv.ProfileThroughput + 1},
+			want:   &vkv.OptionsError{Option: "Profile"},
+			reason: "only the two profiles exist",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

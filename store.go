@@ -128,6 +128,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if !o.InMemory && dir == "" {
 		return nil, errors.New("vkv: Open needs a directory (or Options.InMemory)")
 	}
+	if o.Profile != ProfileLean && o.Profile != ProfileThroughput {
+		return nil, &OptionsError{Option: "Profile", Reason: fmt.Sprintf("%v is not a profile: use ProfileLean or ProfileThroughput", o.Profile)}
+	}
 	if n := len(o.EncryptionKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return nil, fmt.Errorf("%w: the key must be 16, 24 or 32 bytes (AES-128, -192 or -256), not %d", ErrEncryptionKey, n)
 	}

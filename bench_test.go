@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -47,9 +50,22 @@ func durability(b *testing.B, f func(b *testing.B, sync bool)) {
 	}
 }
 
+// benchOptions returns the options of the benchmarks' stores (and of raw
+// Badger's, through vkv.BadgerOptions): the default profile, or
+// vkv.ThroughputOptions when the environment has
+// VKV_BENCH_PROFILE=throughput.
+func benchOptions(noSync bool) *vkv.Options {
+	o := vkv.DefaultOptions()
+	if os.Getenv("VKV_BENCH_PROFILE") == "throughput" {
+		o = vkv.ThroughputOptions()
+	}
+	o.NoSync = noSync
+	return &o
+}
+
 func openBenchStore(b *testing.B, sync bool) *vkv.Store {
 	b.Helper()
-	s, err := vkv.Open(b.TempDir(), &vkv.Options{NoSync: !sync})
+	s, err := vkv.Open(b.TempDir(), benchOptions(!sync))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +75,7 @@ func openBenchStore(b *testing.B, sync bool) *vkv.Store {
 
 func openBenchBadger(b *testing.B, sync bool, tune ...func(badger.Options) badger.Options) *badger.DB {
 	b.Helper()
-	o := vkv.BadgerOptions(b.TempDir(), vkv.Options{NoSync: !sync}).WithDetectConflicts(true)
+	o := vkv.BadgerOptions(b.TempDir(), *benchOptions(!sync)).WithDetectConflicts(true)
 	for _, t := range tune {
 		o = t(o)
 	}
@@ -135,7 +151,9 @@ func badgerGet(db *badger.DB, key []byte) ([]byte, error) {
 	return v, err
 }
 
-func BenchmarkPut(b *testing.B) {
+// BenchmarkPutBestCase is the best case of BenchmarkPut: an empty store and
+// 10,000 keys written in turn, so that the store stays small.
+func BenchmarkPutBestCase(b *testing.B) {
 	durability(b, func(b *testing.B, sync bool) {
 		ctx := context.Background()
 		b.Run("impl=vkv", func(b *testing.B) {
@@ -189,7 +207,10 @@ func badgerCAS(db *badger.DB, key []byte, expected uint64, value []byte) (uint64
 	return next, err
 }
 
-func BenchmarkCompareAndSwap(b *testing.B) {
+// BenchmarkCompareAndSwapBestCase is the best case of
+// BenchmarkCompareAndSwap: an empty store and 10,000 keys swapped in turn,
+// every one of them in the committer's key cache once written.
+func BenchmarkCompareAndSwapBestCase(b *testing.B) {
 	durability(b, func(b *testing.B, sync bool) {
 		ctx := context.Background()
 		b.Run("impl=vkv", func(b *testing.B) {
@@ -217,6 +238,312 @@ func BenchmarkCompareAndSwap(b *testing.B) {
 			}
 		})
 	})
+}
+
+// preloadSizes are the store sizes of the preloaded benchmarks (BenchmarkPut,
+// BenchmarkCompareAndSwap): 1,000 and 100,000 keys, and 1,000,000 when the
+// environment has VKV_BENCH_1M=1 (each store is loaded once per run, but
+// loading 1M keys takes tens of seconds, too long for CI's -benchtime 1x
+// runs).
+func preloadSizes() []int {
+	sizes := []int{1_000, 100_000}
+	if os.Getenv("VKV_BENCH_1M") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	return sizes
+}
+
+// bySize runs f once per preloadSizes, as sub-benchmarks keys=1k, keys=100k
+// and keys=1M.
+func bySize(b *testing.B, f func(b *testing.B, n int)) {
+	for _, n := range preloadSizes() {
+		name := strconv.Itoa(n/1000) + "k"
+		if n >= 1_000_000 {
+			name = strconv.Itoa(n/1_000_000) + "M"
+		}
+		b.Run("keys="+name, func(b *testing.B) { f(b, n) })
+	}
+}
+
+// preloadKey is the i-th key of a preloaded store: 16 bytes, as in
+// benchmarks/cmd/peers.
+func preloadKey(i int) string { return fmt.Sprintf("key%013d", i) }
+
+// preloadKeys returns the n keys of a preloaded store, made before the
+// measurement, and an order of 65,536 of them at random (fixed seed) for the
+// benchmark to cycle through.
+func preloadKeys(n int) (keys []string, order []int32) {
+	keys = make([]string, n)
+	for i := range keys {
+		keys[i] = preloadKey(i)
+	}
+	r := rand.New(rand.NewPCG(uint64(n), 15))
+	order = make([]int32, 1<<16)
+	for i := range order {
+		order[i] = int32(r.IntN(n))
+	}
+	return keys, order
+}
+
+// preloads holds the preloaded stores, made once per test binary run and
+// copied for each benchmark that opens one, so that -count 5 loads each
+// store once, not five times. The directories are removed at the end of the
+// run (TestMain calls removePreloads).
+var preloads struct {
+	mu   sync.Mutex
+	root string
+	vkv  map[int]preloaded[vkv.Version]
+	raw  map[int]preloaded[uint64]
+}
+
+// preloaded is a store directory with n keys loaded and each key's version.
+type preloaded[V any] struct {
+	dir  string
+	vers []V
+}
+
+// removePreloads removes the preloaded stores' directories.
+func removePreloads() {
+	preloads.mu.Lock()
+	defer preloads.mu.Unlock()
+	if preloads.root != "" {
+		os.RemoveAll(preloads.root)
+		preloads.root = ""
+	}
+}
+
+// preloadDir returns a new directory under the preloads' root; the caller
+// holds preloads.mu.
+func preloadDir(b *testing.B, name string) string {
+	b.Helper()
+	if preloads.root == "" {
+		root, err := os.MkdirTemp("", "vkv-bench-preload-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		preloads.root = root
+		preloads.vkv = map[int]preloaded[vkv.Version]{}
+		preloads.raw = map[int]preloaded[uint64]{}
+	}
+	dir := filepath.Join(preloads.root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// copyDir copies the preloaded store in src to a new temporary directory of
+// b and returns it.
+func copyDir(b *testing.B, src string) string {
+	b.Helper()
+	dst := b.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
+// openPreloadedStore opens a copy of a store holding keys (preloadKeys of
+// len(keys)) with the benchmarks' options, and returns it with each key's
+// version.
+func openPreloadedStore(b *testing.B, sync bool, keys []string) (*vkv.Store, []vkv.Version) {
+	b.Helper()
+	n := len(keys)
+	preloads.mu.Lock()
+	p, ok := preloads.vkv[n]
+	if !ok {
+		dir := preloadDir(b, fmt.Sprintf("vkv-%d", n))
+		s, err := vkv.Open(dir, benchOptions(true))
+		if err != nil {
+			preloads.mu.Unlock()
+			b.Fatal(err)
+		}
+		vers, err := preloadStore(s, keys)
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			preloads.mu.Unlock()
+			b.Fatal(err)
+		}
+		p = preloaded[vkv.Version]{dir: dir, vers: vers}
+		preloads.vkv[n] = p
+	}
+	preloads.mu.Unlock()
+	s, err := vkv.Open(copyDir(b, p.dir), benchOptions(!sync))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, slices.Clone(p.vers)
+}
+
+// openPreloadedBadger is openPreloadedStore for raw Badger (badgerCAS's
+// layout, every key at version 1).
+func openPreloadedBadger(b *testing.B, sync bool, keys []string) (*badger.DB, []uint64) {
+	b.Helper()
+	n := len(keys)
+	preloads.mu.Lock()
+	p, ok := preloads.raw[n]
+	if !ok {
+		dir := preloadDir(b, fmt.Sprintf("badger-%d", n))
+		db, err := badger.Open(vkv.BadgerOptions(dir, *benchOptions(true)))
+		if err != nil {
+			preloads.mu.Unlock()
+			b.Fatal(err)
+		}
+		vers, err := preloadBadger(db, keys)
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			preloads.mu.Unlock()
+			b.Fatal(err)
+		}
+		p = preloaded[uint64]{dir: dir, vers: vers}
+		preloads.raw[n] = p
+	}
+	preloads.mu.Unlock()
+	o := vkv.BadgerOptions(copyDir(b, p.dir), *benchOptions(!sync)).WithDetectConflicts(true)
+	db, err := badger.Open(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db, slices.Clone(p.vers)
+}
+
+// preloadStore writes every key in transactions of 500 keys and returns each
+// key's version.
+func preloadStore(s *vkv.Store, keys []string) ([]vkv.Version, error) {
+	ctx := context.Background()
+	vers := make([]vkv.Version, len(keys))
+	for i := 0; i < len(keys); i += 500 {
+		end := min(i+500, len(keys))
+		v, err := s.Update(ctx, func(tx vkv.Txn) error {
+			for _, k := range keys[i:end] {
+				if err := tx.Put(k, benchValue); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for j := i; j < end; j++ {
+			vers[j] = v
+		}
+	}
+	return vers, nil
+}
+
+// preloadBadger writes every key to raw Badger at version 1 (badgerCAS's
+// layout) and returns each key's version.
+func preloadBadger(db *badger.DB, keys []string) ([]uint64, error) {
+	wb := db.NewWriteBatch()
+	val := append(binary.BigEndian.AppendUint64(nil, 1), benchValue...)
+	vers := make([]uint64, len(keys))
+	for i, k := range keys {
+		if err := wb.Set([]byte(k), val); err != nil {
+			wb.Cancel()
+			return nil, err
+		}
+		vers[i] = 1
+	}
+	return vers, wb.Flush()
+}
+
+// BenchmarkPut overwrites keys chosen at random in a store preloaded with
+// 1k, 100k (and 1M, see preloadSizes) keys of 16 bytes, 100-byte values.
+func BenchmarkPut(b *testing.B) {
+	bySize(b, func(b *testing.B, n int) {
+		durability(b, func(b *testing.B, sync bool) {
+			ctx := context.Background()
+			keys, order := preloadKeys(n)
+			b.Run("impl=vkv", func(b *testing.B) {
+				s, _ := openPreloadedStore(b, sync, keys)
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if _, err := s.Put(ctx, keys[order[i&(len(order)-1)]], benchValue); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("impl=badger", func(b *testing.B) {
+				db, _ := openPreloadedBadger(b, sync, keys)
+				val := append(binary.BigEndian.AppendUint64(nil, 1), benchValue...)
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					k := keys[order[i&(len(order)-1)]]
+					err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(k), val) })
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	})
+}
+
+// BenchmarkCompareAndSwap swaps keys chosen at random, each at its current
+// version, in a store preloaded with 1k, 100k (and 1M, see preloadSizes)
+// keys of 16 bytes, 100-byte values: the peers workload.
+func BenchmarkCompareAndSwap(b *testing.B) {
+	bySize(b, func(b *testing.B, n int) {
+		durability(b, func(b *testing.B, sync bool) {
+			ctx := context.Background()
+			keys, order := preloadKeys(n)
+			b.Run("impl=vkv", func(b *testing.B) {
+				s, vers := openPreloadedStore(b, sync, keys)
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					j := order[i&(len(order)-1)]
+					v, err := s.CompareAndSwap(ctx, keys[j], vers[j], benchValue)
+					if err != nil {
+						b.Fatal(err)
+					}
+					vers[j] = v
+				}
+			})
+			b.Run("impl=badger", func(b *testing.B) {
+				db, vers := openPreloadedBadger(b, sync, keys)
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					j := order[i&(len(order)-1)]
+					v, err := badgerCAS(db, []byte(keys[j]), vers[j], benchValue)
+					if err != nil {
+						b.Fatal(err)
+					}
+					vers[j] = v
+				}
+			})
+		})
+	})
+}
+
+// BenchmarkTxnLarge is one Update of 1,000 puts (MaxTxnOps) to keys of a
+// preloaded store, without fsync: the committer's work per key of a large
+// transaction. ns/op is per transaction.
+func BenchmarkTxnLarge(b *testing.B) {
+	ctx := context.Background()
+	keys, _ := preloadKeys(100_000)
+	s, _ := openPreloadedStore(b, false, keys)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		lo := (i * 1000) % len(keys)
+		_, err := s.Update(ctx, func(tx vkv.Txn) error {
+			for _, k := range keys[lo : lo+1000] {
+				if err := tx.Put(k, benchValue); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkCASParallel is CAS on distinct keys from GOMAXPROCS goroutines.

@@ -503,12 +503,25 @@ type states struct {
 	s    *Store
 	b    *batchTxn
 	list []state
+	// index finds a key's place in list once list is longer than
+	// statesScan: a scan of every key per lookup made a transaction of n
+	// writes cost n²/2 key comparisons in the committer.
+	index map[string]int
 }
 
+// statesScan is the longest list of states lookup scans.
+const statesScan = 16
+
 func (ss *states) lookup(key string) (*state, error) {
-	for i := range ss.list {
-		if ss.list[i].key == key {
+	if ss.index != nil {
+		if i, ok := ss.index[key]; ok {
 			return &ss.list[i], nil
+		}
+	} else {
+		for i := range ss.list {
+			if ss.list[i].key == key {
+				return &ss.list[i], nil
+			}
 		}
 	}
 	lk := keys.LatestKey(key)
@@ -525,7 +538,17 @@ func (ss *states) lookup(key string) (*state, error) {
 	}
 	st.expired = st.exists && st.rec.ExpiresAt != 0 && ss.b.now.UnixNano() >= st.rec.ExpiresAt
 	ss.list = append(ss.list, st)
-	return &ss.list[len(ss.list)-1], nil
+	n := len(ss.list)
+	switch {
+	case ss.index != nil:
+		ss.index[key] = n - 1
+	case n > statesScan:
+		ss.index = make(map[string]int, cap(ss.list))
+		for i := range ss.list {
+			ss.index[ss.list[i].key] = i
+		}
+	}
+	return &ss.list[n-1], nil
 }
 
 func (st *state) live() bool { return st.exists && !st.expired }

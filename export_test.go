@@ -18,3 +18,6 @@ func BadgerOptions(dir string, o Options) badger.Options {
 
 // WithoutReaper returns o with the TTL reaper turned off.
 func WithoutReaper(o Options) Options { o.noReap = true; return o }
+
+// KeyCacheSizeOf returns the key cache size Open would use for o.
+func KeyCacheSizeOf(o Options) int { return o.withDefaults().KeyCacheSize }

@@ -23,10 +23,12 @@ const (
 	// store with an EncryptionKey, and its block cache when BlockCacheSize
 	// is 0: 64 MiB.
 	DefaultEncryptionIndexCache = 64 << 20
-	DefaultKeyCacheSize         = 65_536
-	defaultReapInterval         = time.Second
-	defaultCompactInterval      = 10 * time.Second
-	defaultGCInterval           = 5 * time.Minute
+	DefaultKeyCacheSize         = 16_384
+	// ThroughputKeyCacheSize is the KeyCacheSize of ThroughputOptions.
+	ThroughputKeyCacheSize = 65_536
+	defaultReapInterval    = time.Second
+	defaultCompactInterval = 10 * time.Second
+	defaultGCInterval      = 5 * time.Minute
 )
 
 // KeepAllHistory as Options.HistoryVersions keeps every version forever.
@@ -69,7 +71,8 @@ type Options struct {
 	// Logger receives the store's own log lines and Badger's. Default: none.
 	Logger *slog.Logger
 
-	// MemTableSize is the size of each of Badger's two memtables. Larger
+	// MemTableSize is the size of each of Badger's memtables (two or three
+	// at a time, see Profile). Larger
 	// tables take more memory and allow larger transactions (one commit holds
 	// at most 15% of it). Default DefaultMemTableSize.
 	MemTableSize int64
@@ -85,7 +88,8 @@ type Options struct {
 	// reading Badger; with more keys being written than it holds, the
 	// committer reads the others from Badger. It is a count of keys, not a
 	// size: each costs 32 bytes, a copy of the key and the map's overhead.
-	// Default DefaultKeyCacheSize keys; negative: no cache.
+	// Default DefaultKeyCacheSize keys (ThroughputKeyCacheSize under
+	// ProfileThroughput); negative: no cache.
 	KeyCacheSize int
 
 	// MinFreeSpace is the free space, in bytes, that the file system holding
@@ -115,6 +119,11 @@ type Options struct {
 	// docs/security.md).
 	EncryptionKey []byte
 
+	// Profile chooses the Badger settings not covered by other fields:
+	// ProfileLean (the default) or ProfileThroughput; Open refuses any
+	// other value with an *OptionsError. See Profile.
+	Profile Profile
+
 	// Badger, if set, is applied last to the Badger options the store built,
 	// for tuning not covered above. Settings that break the store's
 	// guarantees (such as SyncWrites when NoSync is false) are overridden.
@@ -138,7 +147,53 @@ type Options struct {
 	compactEvery time.Duration
 }
 
-// DefaultOptions returns the options a zero Options stands for, spelled out.
+// Profile is a choice of the Badger settings that trade memory for write
+// throughput. It changes nothing a caller can observe but memory and speed:
+// the same data, limits and guarantees under either profile, and a store
+// written under one opens under the other.
+type Profile int
+
+const (
+	// ProfileLean, the default, holds less memory: at most one full
+	// memtable waiting for its flush besides the one being written (Badger's
+	// NumMemtables 1), and DefaultKeyCacheSize keys in the committer's
+	// cache. Writes stall while a flush is behind. BENCHMARKS.md ("Memory at
+	// 100k keys") gives the resident memory measured under both profiles
+	// and what bounds it further (the Go runtime's GOMEMLIMIT).
+	ProfileLean Profile = iota
+	// ProfileThroughput is the profile of ThroughputOptions: up to two full
+	// memtables may wait for their flush (Badger's NumMemtables 2) and
+	// ThroughputKeyCacheSize keys are cached, for more memory: one more
+	// memtable arena (1.3x MemTableSize) while flushes are behind, and up
+	// to about 6 MiB more of key cache (5 MiB more live heap at rest after
+	// loading 100,000 keys).
+	ProfileThroughput
+)
+
+// String returns "lean" or "throughput".
+func (p Profile) String() string {
+	switch p {
+	case ProfileLean:
+		return "lean"
+	case ProfileThroughput:
+		return "throughput"
+	}
+	return fmt.Sprintf("Profile(%d)", int(p))
+}
+
+// ThroughputOptions returns the throughput profile, spelled out: the
+// defaults of DefaultOptions with Profile ProfileThroughput and KeyCacheSize
+// ThroughputKeyCacheSize. An Options with Profile ProfileThroughput and other
+// fields zero stands for the same.
+func ThroughputOptions() Options {
+	o := DefaultOptions()
+	o.Profile = ProfileThroughput
+	o.KeyCacheSize = ThroughputKeyCacheSize
+	return o
+}
+
+// DefaultOptions returns the options a zero Options stands for, spelled out:
+// the lean profile (ProfileLean).
 func DefaultOptions() Options {
 	return Options{
 		HistoryVersions:  DefaultHistoryVersions,
@@ -208,6 +263,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxTxnOps <= 0 {
 		o.MaxTxnOps = d.MaxTxnOps
+	}
+	if o.Profile == ProfileThroughput {
+		d = ThroughputOptions()
 	}
 	if o.MemTableSize <= 0 {
 		o.MemTableSize = d.MemTableSize

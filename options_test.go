@@ -45,6 +45,17 @@ func TestOpenRefusesOptionsThatFailMidWrite(t *testing.T) {
 			name:   "defaults",
 			reason: "the zero Options are valid",
 		},
+		{
+			name:   "throughput profile",
+			opts:   vkv.ThroughputOptions(),
+			reason: "ThroughputOptions are valid",
+		},
+		{
+			name:   "unknown profile",
+			opts:   vkv.Options{Profile: vkv.ProfileThroughput + 1},
+			want:   &vkv.OptionsError{Option: "Profile"},
+			reason: "only the two profiles exist",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,5 +89,53 @@ func TestOpenRefusesOptionsThatFailMidWrite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProfiles checks what each profile sets: the Badger memtables that may
+// wait for a flush and the committer's key cache, whether the profile comes
+// from ThroughputOptions or from a bare Profile field; and that a store
+// written under one profile opens under the other with its data.
+func TestProfiles(t *testing.T) {
+	rows := []struct {
+		name      string
+		o         vkv.Options
+		memtables int
+		keyCache  int
+	}{
+		{"zero Options: lean", vkv.Options{}, 1, vkv.DefaultKeyCacheSize},
+		{"DefaultOptions: lean", vkv.DefaultOptions(), 1, vkv.DefaultKeyCacheSize},
+		{"ThroughputOptions", vkv.ThroughputOptions(), 2, vkv.ThroughputKeyCacheSize},
+		{"Profile field alone", vkv.Options{Profile: vkv.ProfileThroughput}, 2, vkv.ThroughputKeyCacheSize},
+		{"throughput with a key cache of its own", vkv.Options{Profile: vkv.ProfileThroughput, KeyCacheSize: 10}, 2, 10},
+	}
+	for _, r := range rows {
+		bo := vkv.BadgerOptions(t.TempDir(), r.o)
+		got := []int{bo.NumMemtables, vkv.KeyCacheSizeOf(r.o)}
+		if diff := cmp.Diff([]int{r.memtables, r.keyCache}, got); diff != "" {
+			t.Errorf("%s: [NumMemtables, KeyCacheSize] differ (-want +got):\n%s", r.name, diff)
+		}
+	}
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := vkv.Open(dir, &vkv.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Put(ctx, "k", []byte("lean"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o := vkv.ThroughputOptions()
+	s = openStore(t, dir, &o)
+	e, err := s.Get(ctx, "k")
+	if err != nil || e.Version != v || string(e.Value) != "lean" {
+		t.Fatalf("Get after reopening under the throughput profile: %+v, %v; want version %d, value lean", e, err, v)
+	}
+	if got := vkv.ProfileThroughput.String() + "," + vkv.ProfileLean.String(); got != "throughput,lean" {
+		t.Errorf("Profile names: %s", got)
 	}
 }

@@ -128,6 +128,9 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if !o.InMemory && dir == "" {
 		return nil, errors.New("vkv: Open needs a directory (or Options.InMemory)")
 	}
+	if o.Profile != ProfileLean && o.Profile != ProfileThroughput {
+		return nil, &OptionsError{Option: "Profile", Reason: fmt.Sprintf("%v is not a profile: use ProfileLean or ProfileThroughput", o.Profile)}
+	}
 	if n := len(o.EncryptionKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return nil, fmt.Errorf("%w: the key must be 16, 24 or 32 bytes (AES-128, -192 or -256), not %d", ErrEncryptionKey, n)
 	}
@@ -252,12 +255,26 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	if o.InMemory {
 		dir = ""
 	}
+	// The profile's share (Badger v4.9.6): NumMemtables is how many full
+	// memtables may wait for their flush (db.go:252-253) before writes
+	// stall, each an arena of about 1.3x MemTableSize allocated on the Go
+	// heap (db.go:1092, memtable.go:99). Settings measured and not made
+	// part of a profile (BENCHMARKS.md, "Memory"): a smaller BaseTableSize
+	// (tables below L0, levels.go:441-453, each built in a buffer of twice
+	// its size, table/builder.go:117-124, from a pool of up to eight,
+	// db.go:261) and a smaller MemTableSize moved the RSS by less than its
+	// run-to-run spread; NumCompactors is already 2, the fewest Badger
+	// allows short of none (db.go:147).
+	numMem := 1
+	if o.Profile == ProfileThroughput {
+		numMem = 2
+	}
 	bo := badger.DefaultOptions(dir).
 		WithInMemory(o.InMemory).
 		WithSyncWrites(!o.NoSync).
 		WithLogger(log).
 		WithMemTableSize(mem).
-		WithNumMemtables(2).
+		WithNumMemtables(numMem).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(o.ValueLogFileSize).

@@ -31,7 +31,10 @@ func TestMain(m *testing.M) {
 		// it can fail), which is not what the child checks.
 		os.Exit(m.Run())
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		removePreloads() // bench_test.go
+		os.Exit(code)
+	}))
 }
 
 func openStore(t testing.TB, dir string, o *vkv.Options) *vkv.Store {

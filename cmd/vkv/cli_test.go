@@ -549,7 +549,7 @@ func TestCLIHelp(t *testing.T) {
 		}
 	}
 	flags := map[string][]string{
-		"serve":   {"-addr", "-dir", "-token-file", "-auth-file", "-tls-cert", "-tls-key", "-tls-client-ca", "-nosync", "-log-level"},
+		"serve":   {"-addr", "-dir", "-token-file", "-auth-file", "-tls-cert", "-tls-key", "-tls-client-ca", "-nosync", "-profile", "-log-level"},
 		"token":   {"-name", "-grant"},
 		"restore": {"-dir"},
 		"get":     {"-version", "-o", "-endpoint", "-token", "-token-file"},

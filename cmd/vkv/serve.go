@@ -37,6 +37,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	authFile := fs.String("auth-file", "", "JSON `file` of principals (token hashes or client certificate names) and their grants on key prefixes; reloaded on SIGHUP (see docs/security.md)")
 	encKeyFile := fs.String("encryption-key-file", "", "encrypt the store at rest with the AES key in this `file` (64, 48 or 32 hex digits: AES-256, -192 or -128; e.g. openssl rand -hex 32); the store must always be opened with it")
 	noSync := fs.Bool("nosync", false, "do not fsync each commit (faster; a machine crash can lose acknowledged writes)")
+	profile := fs.String("profile", "lean", "Badger memory `profile`: lean (less memory) or throughput (vkv.ThroughputOptions: more memtables and a larger key cache; see BENCHMARKS.md)")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics at GET /metrics, without authentication (see docs/operations.md)")
 	var tf tlsFlags
@@ -90,6 +91,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	storeOpts := vkv.DefaultOptions()
+	switch *profile {
+	case "lean":
+	case "throughput":
+		storeOpts = vkv.ThroughputOptions()
+	default:
+		return serveUsage("-profile %q is not a profile: use lean or throughput", *profile)
+	}
+
 	if *tokenFile != "" && *authFile != "" {
 		fmt.Fprintln(stderr, "vkv serve: give -token-file or -auth-file, not both (the token file is one principal with write on every key: add it to the auth file)")
 		return errUsage
@@ -129,7 +139,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		backend = []any{"dir", *dir, "nosync", *noSync}
 	)
 	if ef.endpoints != "" {
-		if set := setFlags(fs, "dir", "nosync", "encryption-key-file"); len(set) > 0 {
+		if set := setFlags(fs, "dir", "nosync", "encryption-key-file", "profile"); len(set) > 0 {
 			fmt.Fprintf(stderr, "vkv serve: -%s does not apply with -etcd: the data lives in the etcd cluster\n", set[0])
 			return errUsage
 		}
@@ -151,7 +161,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return errUsage
 			}
 		}
-		s, err := vkv.Open(*dir, &vkv.Options{NoSync: *noSync, EncryptionKey: encKey, Logger: logger.With("component", "store")})
+		storeOpts.NoSync, storeOpts.EncryptionKey, storeOpts.Logger = *noSync, encKey, logger.With("component", "store")
+		s, err := vkv.Open(*dir, &storeOpts)
 		if err != nil {
 			return err
 		}

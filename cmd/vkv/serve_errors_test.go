@@ -22,6 +22,8 @@ func TestServeUsageErrors(t *testing.T) {
 	}{
 		{[]string{"serve", "-dir", dir, "-log-level", "verbose"}, "a level slog does not know is a usage error listing the levels",
 			"vkv serve: -log-level \"verbose\" is not a level: use debug, info, warn or error\nUsage: vkv serve [flags]\nRun \"vkv help serve\" for the flags and an example.\n"},
+		{[]string{"serve", "-dir", dir, "-profile", "fast"}, "a profile vkv does not know is a usage error listing the profiles",
+			"vkv serve: -profile \"fast\" is not a profile: use lean or throughput\nUsage: vkv serve [flags]\nRun \"vkv help serve\" for the flags and an example.\n"},
 		{[]string{"serve", "-dir", dir, "-nope"}, "an unknown flag is named after the command, with the short usage",
 			"vkv serve: flag provided but not defined: -nope\nUsage: vkv serve [flags]\nRun \"vkv help serve\" for the flags and an example.\n"},
 		{[]string{"serve", "-dir", dir, "extra"}, "serve takes no arguments",

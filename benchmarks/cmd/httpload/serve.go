@@ -349,7 +349,8 @@ func preloadKV(kv vkv.KV, nkeys, batch int, value []byte) ([]uint64, error) {
 }
 
 // badgerOptions is vkv's Badger profile (store.go, badgerOptions, with the
-// defaults of vkv.Options): 8 MB memtables, no block cache, no compression,
+// defaults of vkv.Options, the lean profile): 8 MB memtables of which one
+// may wait for its flush, no block cache, no compression,
 // checksums verified on every read. Unlike vkv, Badger's own conflict
 // detection stays on: the handler's CAS relies on Badger's transactions.
 func badgerOptions(dir string, sync bool) badger.Options {
@@ -358,7 +359,7 @@ func badgerOptions(dir string, sync bool) badger.Options {
 		WithSyncWrites(sync).
 		WithLogger(nil).
 		WithMemTableSize(mem).
-		WithNumMemtables(2).
+		WithNumMemtables(1).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(vkv.DefaultValueLogSize).

@@ -7,13 +7,17 @@ import (
 	"github.com/vkvstore/vkv"
 )
 
-// vkvEngine is vkv with its default options; NoSync is the durability switch.
+// vkvEngine is vkv with opts (the default profile, or ThroughputOptions);
+// NoSync is the durability switch.
 type vkvEngine struct {
-	s *vkv.Store
+	opts vkv.Options
+	s    *vkv.Store
 }
 
 func (e *vkvEngine) open(dir string, sync bool) error {
-	s, err := vkv.Open(dir, &vkv.Options{NoSync: !sync})
+	o := e.opts
+	o.NoSync = !sync
+	s, err := vkv.Open(dir, &o)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/vkvstore/vkv"
 )
 
 // key is one benchmark key in both forms the engines take, made before any
@@ -53,20 +55,23 @@ type storeVersioned interface {
 }
 
 // engines in the order of the table's columns.
-var engineNames = []string{"vkv", "badger", "bbolt", "pebble", "etcd"}
+var engineNames = []string{"vkv", "vkv-throughput", "badger", "bbolt", "pebble", "etcd"}
 
 var engineTitles = map[string]string{
-	"vkv":    "vkv",
-	"badger": "raw Badger",
-	"bbolt":  "bbolt",
-	"pebble": "Pebble",
-	"etcd":   "etcd (embedded)",
+	"vkv":            "vkv",
+	"vkv-throughput": "vkv, throughput profile",
+	"badger":         "raw Badger",
+	"bbolt":          "bbolt",
+	"pebble":         "Pebble",
+	"etcd":           "etcd (embedded)",
 }
 
 func newEngine(name string) (engine, error) {
 	switch name {
 	case "vkv":
-		return &vkvEngine{}, nil
+		return &vkvEngine{opts: vkv.DefaultOptions()}, nil
+	case "vkv-throughput":
+		return &vkvEngine{opts: vkv.ThroughputOptions()}, nil
 	case "badger":
 		return &badgerEngine{}, nil
 	case "bbolt":

@@ -233,9 +233,17 @@ func run(cfg *config, log io.Writer) ([]cellResult, error) {
 		defer os.RemoveAll(bin)
 		cfg.vkvBin = filepath.Join(bin, "vkv")
 		fmt.Fprintf(log, "httpload: building vkv (github.com/vkvstore/vkv/cmd/vkv) for the vkv-etcd servers\n")
-		build := exec.Command("go", "build", "-o", cfg.vkvBin, "github.com/vkvstore/vkv/cmd/vkv")
+		// Built in vkv's own module (the replace directive's directory),
+		// with its go.mod and go.sum: the binary users build, and the
+		// dependencies only cmd/vkv uses need no entry here.
+		dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/vkvstore/vkv").Output()
+		if err != nil {
+			return nil, fmt.Errorf("finding vkv's module (run from the benchmarks module, or give -vkv): %w", err)
+		}
+		build := exec.Command("go", "build", "-o", cfg.vkvBin, "./cmd/vkv")
+		build.Dir = strings.TrimSpace(string(dir))
 		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build github.com/vkvstore/vkv/cmd/vkv (run from the benchmarks module, or give -vkv): %w\n%s", err, out)
+			return nil, fmt.Errorf("go build ./cmd/vkv in %s (or give -vkv): %w\n%s", build.Dir, err, out)
 		}
 	}
 	var (

@@ -305,10 +305,14 @@ func (b *browser) axNode(role, name string) runtime.RemoteObjectID {
 			}
 			return nil
 		}))
-		if err != nil {
+		// The page may replace its document between GetDocument and the
+		// query (a navigation, a render): "Could not find node with given
+		// id". That is the page moving, not a failure: look again, until
+		// the deadline.
+		if err != nil && time.Now().After(deadline) {
 			b.t.Fatalf("finding the %s %q: %v", role, name, err)
 		}
-		if id != "" {
+		if err == nil && id != "" {
 			return id
 		}
 		if time.Now().After(deadline) {

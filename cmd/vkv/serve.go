@@ -207,6 +207,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if auth != nil {
 		warnCertPrincipals(logger, auth.Config(), mtls)
 	}
+	// SIGHUP is caught before the server says it serves: until Notify, its
+	// default action would end the process, and a script may send it as
+	// soon as it sees the line.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	logger.Info("serving", append(append([]any{"addr", ln.Addr().String()}, backend...),
 		"tls", stls != nil, "mtls", tf.clientCA != "", "auth", authMode, "metrics", *withMetrics)...)
 	if *withUI {
@@ -220,10 +226,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
 	for running := true; running; {
 		select {
 		case <-hup:

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/vkvstore/vkv/benchmarks/internal/latency"
+
+	"github.com/vkvstore/vkv/benchmarks/internal/procstat"
 )
 
 type kind int
@@ -114,7 +113,7 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 	st := &state{e: e, keys: makeKeys(cfg.keys), vers: make([]uint64, cfg.keys), value: valueOf(100)}
 	res := &childResult{Engine: name, Cells: map[string]cell{}}
 	runtime.GC()
-	res.RSSBase = procStatus("VmRSS")
+	res.RSSBase = procstat.Status("VmRSS")
 
 	if err := e.open(dir, false); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
@@ -124,8 +123,8 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	res.LoadSeconds = time.Since(start).Seconds()
-	res.RSSLoaded = procStatus("VmRSS")
-	res.RSSFile = procStatus("RssFile")
+	res.RSSLoaded = procstat.Status("VmRSS")
+	res.RSSFile = procstat.Status("RssFile")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -133,7 +132,7 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 	if cfg.settle > 0 {
 		// Background flushes and compactions started by the load finish.
 		time.Sleep(cfg.settle)
-		res.RSSSettled = procStatus("VmRSS")
+		res.RSSSettled = procstat.Status("VmRSS")
 	}
 	if cfg.profDir != "" {
 		if err := writeHeapProfile(filepath.Join(cfg.profDir, name+"-loaded.heap.pprof")); err != nil {
@@ -380,29 +379,6 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// procStatus returns a size field of /proc/self/status in bytes (0 if it
-// cannot be read).
-func procStatus(field string) uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return kb << 10
-	}
-	return 0
 }
 
 func logf(format string, args ...any) {

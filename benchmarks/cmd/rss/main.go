@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -21,12 +20,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/vkvstore/vkv"
+
+	"github.com/vkvstore/vkv/benchmarks/internal/procstat"
 )
 
 func main() {
@@ -88,7 +88,7 @@ func main() {
 	}
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	value := make([]byte, 100)
-	base := status("VmRSS")
+	base := procstat.Status("VmRSS")
 	s, err := vkv.Open(d, &o)
 	if err != nil {
 		fatal(err)
@@ -132,7 +132,7 @@ func main() {
 }
 
 func report(stage string) {
-	rssNow, anon, file, hwm := status("VmRSS"), status("RssAnon"), status("RssFile"), status("VmHWM")
+	rssNow, anon, file, hwm := procstat.Status("VmRSS"), procstat.Status("RssAnon"), procstat.Status("RssFile"), procstat.Status("VmHWM")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -141,28 +141,6 @@ func report(stage string) {
 }
 
 func mib(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
-
-// status returns a field of /proc/self/status, in bytes.
-func status(field string) uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return kb << 10
-	}
-	return 0
-}
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "rss:", err)

@@ -89,6 +89,11 @@ func main() {
 		return
 	}
 
+	if cfg.profDir != "" {
+		if err := os.MkdirAll(cfg.profDir, 0o755); err != nil {
+			fatalf("-profile-dir: %v", err)
+		}
+	}
 	var names []string
 	for _, n := range strings.Split(*engines, ",") {
 		n = strings.TrimSpace(n)

@@ -38,6 +38,8 @@ func main() {
 		numMem   = flag.Int("memtables", 0, "override Badger's NumMemtables (experiments)")
 		baseTbl  = flag.Int64("basetable", 0, "override Badger's BaseTableSize in bytes (experiments)")
 		keyCache = flag.Int("keycache", 0, "override KeyCacheSize (experiments)")
+		compact  = flag.Int("compactors", 0, "override Badger's NumCompactors (experiments)")
+		vlog     = flag.Int64("vlog", 0, "override ValueLogFileSize in bytes (experiments)")
 		settle   = flag.Duration("settle", 0, "also measure after this much idle time")
 		heapProf = flag.String("heapprofile", "", "write a heap profile after loading to this file")
 	)
@@ -59,7 +61,10 @@ func main() {
 	if *keyCache != 0 {
 		o.KeyCacheSize = *keyCache
 	}
-	if *numMem > 0 || *baseTbl > 0 {
+	if *vlog > 0 {
+		o.ValueLogFileSize = *vlog
+	}
+	if *numMem > 0 || *baseTbl > 0 || *compact > 0 {
 		prev := o.Badger
 		o.Badger = func(bo badger.Options) badger.Options {
 			if prev != nil {
@@ -70,6 +75,9 @@ func main() {
 			}
 			if *baseTbl > 0 {
 				bo = bo.WithBaseTableSize(*baseTbl)
+			}
+			if *compact > 0 {
+				bo = bo.WithNumCompactors(*compact)
 			}
 			return bo
 		}

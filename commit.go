@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -85,22 +84,8 @@ type request struct {
 	// diskBytes estimates what it writes to disk, value log included.
 	costCount, costSize, diskBytes int64
 
-	// pre, if set, is the latest entry of one key the request touches,
-	// read by the caller from a snapshot while the committer was busy (see
-	// prefetch); the committer uses it instead of reading Badger when
-	// latestCache can vouch that the key was not written since.
-	pre *prefetched
-
 	state atomic.Int32
 	done  chan result
-}
-
-// prefetched is a latest entry read by a caller, without its value.
-type prefetched struct {
-	key    string
-	at     uint64 // the snapshot holds every version up to at
-	rec    keys.Record
-	exists bool
 }
 
 // failure is one failed condition.
@@ -186,7 +171,6 @@ func (s *Store) submit(ctx context.Context, r *request) result {
 	if res, ok := s.commitInline(ctx, r); ok {
 		return res
 	}
-	s.prefetch(r)
 	select {
 	case s.queue <- r:
 	case <-ctx.Done():
@@ -218,32 +202,6 @@ func (s *Store) commitInline(ctx context.Context, r *request) (res result, ok bo
 	batch := [1]*request{r}
 	s.commitBatch(batch[:])
 	return <-r.done, true
-}
-
-// prefetch reads, in the caller's goroutine, the latest entry of the one
-// key a single-key request touches, so that the committer, which is busy and
-// reads one key after another, need not. The committer uses it only if
-// latestCache proves the key unwritten since the snapshot (latestCache.stale);
-// otherwise it reads Badger as before. With 64 writers on random keys the
-// committer spent a fifth of its time in those reads (BENCHMARKS.md,
-// "Prefetch").
-func (s *Store) prefetch(r *request) {
-	if len(r.ops) != 1 || r.expireKey != "" || len(r.conds) > 1 ||
-		(len(r.conds) == 1 && (r.conds[0].rng != nil || r.conds[0].key != r.ops[0].key)) {
-		return
-	}
-	key := r.ops[0].key
-	// As in snapshot: current is published after its commit is visible,
-	// so a transaction opened after loading it holds every version up to
-	// it.
-	at := s.current.Load()
-	txn := s.db.NewTransaction(false)
-	defer txn.Discard()
-	rec, item, err := readRaw(txn, keys.LatestKey(key))
-	if err != nil {
-		return // the committer reads it again and reports the error
-	}
-	r.pre = &prefetched{key: key, at: at, rec: rec, exists: item != nil}
 }
 
 func (s *Store) commitLoop() {
@@ -394,7 +352,7 @@ func (s *Store) commitSome(reqs []*request, now time.Time) int {
 		}
 		// partial.r wrote part of itself: nothing of b may be committed.
 		b.txn.Discard()
-		s.latest.reset(b.next) // it holds writes of b
+		s.latest.reset() // it holds writes of b
 		s.stats.redone.Add(1)
 		if partial.index > 0 {
 			s.stats.redoneShared.Add(1)
@@ -450,7 +408,7 @@ func (s *Store) finish(b *batchTxn) {
 	if err != nil {
 		s.log.l.Error("vkv: commit failed", "err", err, "writes", len(b.replies))
 		// The cache holds this batch's writes, which Badger did not take.
-		s.latest.reset(b.next)
+		s.latest.reset()
 		err = fmt.Errorf("vkv: commit: %w", err)
 		for _, p := range b.replies {
 			p.r.done <- result{err: err}
@@ -544,7 +502,6 @@ func (st *state) entry(txn *badger.Txn) (*Entry, error) {
 type states struct {
 	s    *Store
 	b    *batchTxn
-	pre  *prefetched // the request's prefetched entry, if any
 	list []state
 	// index finds a key's place in list once list is longer than
 	// statesScan: a scan of every key per lookup made a transaction of n
@@ -571,17 +528,13 @@ func (ss *states) lookup(key string) (*state, error) {
 	st := state{key: key, lk: lk}
 	if c, ok := ss.s.latest.get(key); ok {
 		st.rec, st.exists = c.record(), c.exists
-	} else if p := ss.pre; p != nil && p.key == key && !ss.s.latest.stale(key, p.at) {
-		st.rec, st.exists = p.rec, p.exists
-		ss.s.stats.prefetched.Add(1)
-		ss.s.latest.put(key, p.rec, p.exists, ss.b.next)
 	} else {
 		rec, item, err := readRaw(ss.b.txn, lk)
 		if err != nil {
 			return nil, err
 		}
 		st.rec, st.item, st.exists = rec, item, item != nil
-		ss.s.latest.put(key, rec, st.exists, ss.b.next)
+		ss.s.latest.put(key, rec, st.exists)
 	}
 	st.expired = st.exists && st.rec.ExpiresAt != 0 && ss.b.now.UnixNano() >= st.rec.ExpiresAt
 	ss.list = append(ss.list, st)
@@ -616,7 +569,7 @@ func (s *Store) apply(b *batchTxn, r *request) result {
 	// Reads of this request, by key; a request touches few keys. All are
 	// looked up before anything is written, so the pointers stay valid.
 	var stack [2]state
-	ss := states{s: s, b: b, pre: r.pre, list: stack[:0]}
+	ss := states{s: s, b: b, list: stack[:0]}
 	if n := len(r.conds) + len(r.ops); n > len(stack) {
 		ss.list = make([]state, 0, n)
 	}
@@ -749,7 +702,7 @@ func (s *Store) writePut(b *batchTxn, op writeOp, st *state, v uint64) error {
 	// The state now is the new entry, for later ops of the same request
 	// and later requests of the batch.
 	st.rec, st.hasValue, st.item, st.exists, st.expired = rec, true, nil, true, false
-	s.latest.put(op.key, rec, true, v)
+	s.latest.put(op.key, rec, true)
 	return nil
 }
 
@@ -758,7 +711,7 @@ func (s *Store) writeTombstone(b *batchTxn, key string, lk []byte, old keys.Reco
 	if err := s.del(b, lk); err != nil {
 		return err
 	}
-	s.latest.put(key, keys.Record{}, false, v)
+	s.latest.put(key, keys.Record{}, false)
 	tomb := keys.Record{Tombstone: true, Version: v, CreateVersion: old.CreateVersion}
 	if err := s.set(b, keys.HistoryKey(key, v), keys.AppendRecord(nil, tomb)); err != nil {
 		return err
@@ -808,38 +761,17 @@ func (s *Store) applyExpire(b *batchTxn, r *request) result {
 // checked without a Badger read, the largest cost of a batch in CPU
 // profiles. Only the committer writes latest entries, so the cache stays
 // exact as long as every write updates it; it is reset when a commit fails.
-//
-// It also answers whether a key may have been written after a version
-// (stale), for entries callers prefetched: a write after the version is
-// either still in the cache, or was dropped from it, and dropping a key
-// raises its slot in gone to at least the version of the key's last
-// write. Slots are shared by hash, so stale can say "maybe" for a key
-// never written, never the reverse.
-//
 // Only the committer uses it, under Store.commitMu.
 type latestCache struct {
 	m   map[string]cachedLatest
 	max int
-	// gone[h] is at least the version of the last write of every key of
-	// hash h that is not in m; floor is the same for every slot (raised
-	// by reset).
-	gone  []uint64
-	floor uint64
-	seed  maphash.Seed
 }
 
-// goneSlots is the number of slots of latestCache.gone: 512 KiB.
-const goneSlots = 1 << 16
-
-// cachedLatest is a latest entry without its value; 40 bytes.
+// cachedLatest is a latest entry without its value; 32 bytes.
 type cachedLatest struct {
 	version, createVersion uint64
 	expiresAt              int64
-	// wrote is the version of the write that made this entry, 0 if it
-	// was read: a key is read only when absent from the cache, so its last
-	// write has already been counted in gone or floor.
-	wrote  uint64
-	exists bool
+	exists                 bool
 }
 
 func (c cachedLatest) record() keys.Record {
@@ -847,7 +779,7 @@ func (c cachedLatest) record() keys.Record {
 }
 
 func newLatestCache(n int) latestCache {
-	return latestCache{m: make(map[string]cachedLatest), max: n, gone: make([]uint64, goneSlots), seed: maphash.MakeSeed()}
+	return latestCache{m: make(map[string]cachedLatest), max: n}
 }
 
 func (c *latestCache) get(key string) (cachedLatest, bool) {
@@ -855,36 +787,13 @@ func (c *latestCache) get(key string) (cachedLatest, bool) {
 	return e, ok
 }
 
-func (c *latestCache) slot(key string) *uint64 {
-	return &c.gone[maphash.String(c.seed, key)%goneSlots]
-}
-
-// dropped records that key, last written at version wrote, left the cache.
-func (c *latestCache) dropped(key string, wrote uint64) {
-	if g := c.slot(key); *g < wrote {
-		*g = wrote
-	}
-}
-
-// put caches the latest entry of key as the committer found or made it at
-// version v: read (then v is only the batch's version counter), or written
-// by the write of version v.
-func (c *latestCache) put(key string, rec keys.Record, exists bool, v uint64) {
-	wrote := uint64(0)
-	if !exists || rec.Version == v {
-		// A write (a put makes rec.Version v; a delete leaves no entry).
-		// A read of a missing key counts as a write at v too: harmless,
-		// it only makes stale more careful.
-		wrote = v
-	}
+func (c *latestCache) put(key string, rec keys.Record, exists bool) {
 	if c.max <= 0 {
-		c.dropped(key, wrote)
 		return
 	}
 	if _, ok := c.m[key]; !ok {
 		if len(c.m) >= c.max {
-			for k, e := range c.m { // an arbitrary entry: map order is random
-				c.dropped(k, e.wrote)
+			for k := range c.m { // an arbitrary entry: map order is random
 				delete(c.m, k)
 				break
 			}
@@ -893,18 +802,7 @@ func (c *latestCache) put(key string, rec keys.Record, exists bool, v uint64) {
 		// request); keep only the key.
 		key = strings.Clone(key)
 	}
-	c.m[key] = cachedLatest{version: rec.Version, createVersion: rec.CreateVersion, expiresAt: rec.ExpiresAt, wrote: wrote, exists: exists}
+	c.m[key] = cachedLatest{version: rec.Version, createVersion: rec.CreateVersion, expiresAt: rec.ExpiresAt, exists: exists}
 }
 
-// stale reports whether key, absent from the cache, may have been written
-// after version at.
-func (c *latestCache) stale(key string, at uint64) bool {
-	return c.floor > at || *c.slot(key) > at
-}
-
-// reset empties the cache after a batch that handed out versions up to
-// next was discarded or failed: every key may have been written up to next.
-func (c *latestCache) reset(next uint64) {
-	clear(c.m)
-	c.floor = max(c.floor, next)
-}
+func (c *latestCache) reset() { clear(c.m) }

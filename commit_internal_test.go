@@ -67,7 +67,7 @@ func fitsWith(t *testing.T, s *Store, r *request, count, size int64) bool {
 	b := s.newBatchTxn(time.Now())
 	defer b.txn.Discard()
 	// apply caches what it writes; this transaction is never committed.
-	defer func() { s.latest.reset(b.next) }()
+	defer s.latest.reset()
 	if res := s.apply(b, r); res.err != nil {
 		t.Fatalf("apply: %v", res.err)
 	}
@@ -324,7 +324,7 @@ func TestCostBoundary(t *testing.T) {
 			b := s.newBatchTxn(time.Now())
 			res := s.apply(b, r)
 			b.txn.Discard()
-			s.latest.reset(b.next)
+			s.latest.reset()
 			s.commitMu.Unlock()
 			t.Logf("Badger on the same entries: %v", res.err)
 		})
@@ -589,118 +589,4 @@ func TestCommitInlineMixed(t *testing.T) {
 	}
 	st := s.Stats()
 	t.Logf("%d commits for %d requests; %d single-request commits", st.Commits, st.BatchRequests, st.BatchSizes[0])
-}
-
-// TestPrefetchStale: a request whose caller read its key before another
-// write of that key, which then left the committer's cache, must not be
-// judged on the old entry: the committer reads Badger instead. And a
-// prefetched entry that is still current is used without a read.
-func TestPrefetchStale(t *testing.T) {
-	for _, size := range []int{-1, 1, 16} {
-		t.Run(fmt.Sprint("cache=", size), func(t *testing.T) {
-			s := openInternal(t, Options{InMemory: true, KeyCacheSize: size})
-			ctx := context.Background()
-			v1, err := s.Put(ctx, "k", []byte("a"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cas := func(expected Version) *request {
-				op, _, err := s.newPut("k", []byte("c"), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return &request{conds: []condition{{key: "k", version: expected}}, ops: []writeOp{op}}
-			}
-			// Current prefetch, used: the CAS succeeds without a read.
-			r := cas(v1)
-			s.prefetch(r)
-			if r.pre == nil || Version(r.pre.rec.Version) != v1 {
-				t.Fatalf("prefetch read %+v, want version %d", r.pre, v1)
-			}
-			// Every key leaves a cache of size 1 when another is written.
-			if _, err := s.Put(ctx, "other", []byte("x")); err != nil {
-				t.Fatal(err)
-			}
-			before := s.stats.prefetched.Load()
-			v2, err := s.put(ctx, r, nil)
-			if err != nil {
-				t.Fatalf("CAS on a current prefetched entry: %v", err)
-			}
-			if size != 16 && s.stats.prefetched.Load() == before {
-				t.Errorf("the committer read Badger although the prefetched entry was current")
-			}
-
-			// Stale prefetch: read at v2, then k is written (v3) and
-			// leaves the cache before the request is applied.
-			r = cas(v2)
-			s.prefetch(r)
-			v3, err := s.Put(ctx, "k", []byte("b"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range 40 { // pushes k out of any of the caches above
-				if _, err := s.Put(ctx, fmt.Sprint("filler", i), []byte("x")); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, cached := cachedVersions(s)["k"]; cached {
-				t.Fatal("k is still cached: the test does not reach the stale case")
-			}
-			_, err = s.put(ctx, r, nil)
-			var ce *ConflictError
-			if !errors.As(err, &ce) || len(ce.Conflicts) != 1 || ce.Conflicts[0].Actual != v3 {
-				t.Fatalf("CAS judged on a stale prefetched entry: err %v, want a conflict with actual version %d", err, v3)
-			}
-			got, err := s.Get(ctx, "k")
-			if err != nil || string(got.Value) != "b" || got.Version != v3 {
-				t.Fatalf("k = %q at %d (%v), want %q at %d", got.Value, got.Version, err, "b", v3)
-			}
-		})
-	}
-}
-
-// TestPrefetchAfterReset: a failed batch empties the committer's cache,
-// dropping committed writes with it; a prefetched entry older than them
-// must not be used afterwards.
-func TestPrefetchAfterReset(t *testing.T) {
-	s := openInternal(t, Options{InMemory: true})
-	ctx := context.Background()
-	v1, err := s.Put(ctx, "k", []byte("a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, _, err := s.newPut("k", []byte("c"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &request{conds: []condition{{key: "k", version: v1}}, ops: []writeOp{op}}
-	s.prefetch(r)
-	v2, err := s.Put(ctx, "k", []byte("b")) // committed and cached
-	if err != nil {
-		t.Fatal(err)
-	}
-	boom := errors.New("injected")
-	seen := 0
-	s.failSet = func(key []byte) error {
-		// The second entry of bad's write: the first is in the batch,
-		// so the committer must discard it and empty its cache.
-		if strings.Contains(string(key), "bad") {
-			if seen++; seen == 2 {
-				return boom
-			}
-		}
-		return nil
-	}
-	if _, err := s.Put(ctx, "bad", []byte("x")); !errors.Is(err, boom) {
-		t.Fatalf("Put(bad) = %v, want the injected error", err)
-	}
-	s.failSet = nil
-	if _, cached := cachedVersions(s)["k"]; cached {
-		t.Fatal("k is still cached after the failed batch: the test does not reach its case")
-	}
-	_, err = s.put(ctx, r, nil)
-	var ce *ConflictError
-	if !errors.As(err, &ce) || ce.Conflicts[0].Actual != v2 {
-		t.Fatalf("CAS after a reset judged on a stale prefetched entry: err %v, want a conflict with actual version %d", err, v2)
-	}
 }

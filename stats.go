@@ -43,9 +43,6 @@ type counters struct {
 	// redoneShared counts the redone transactions that held other
 	// requests before the failed one, for tests.
 	redoneShared atomic.Uint64
-	// prefetched counts the keys whose prefetched entry the committer
-	// used instead of reading Badger, for tests.
-	prefetched atomic.Uint64
 }
 
 // batch records a commit of n requests.

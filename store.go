@@ -279,10 +279,11 @@ func badgerOptions(dir string, o Options, log *loggerAdapter) badger.Options {
 	// for level0Tables tables before compacting (Badger's default 5, ours
 	// was 2) rewrites it five times less often; stalling writes only at
 	// level0Stall keeps the rare bursts from blocking the committer. At
-	// 100,000 keys (BENCHMARKS.md, "Level 0") this raised CAS without fsync
-	// by a third, durable CAS at 64 writers by half and cut the Go heap
-	// after loading from 87 to 36 MiB; reads check up to level0Stall more
-	// bloom filters, and Get was within its run-to-run spread.
+	// 100,000 keys at random (BENCHMARKS.md, "Level 0, and the targets
+	// again") this raised CAS without fsync by about 40%, durable CAS at 64
+	// writers by about 70% and cut the Go heap after loading from 87 to
+	// 36 MiB; reads check up to level0Stall level-0 bloom filters, and Get
+	// stayed within its run-to-run spread.
 	numMem := 1
 	if o.Profile == ProfileThroughput {
 		numMem = 2

@@ -238,6 +238,12 @@ func problemFor(err error, info errInfo) (p *wire.Problem, internal bool) {
 		p.Code = wire.CodeBackendUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		set(http.StatusServiceUnavailable, wire.ProblemUnavailable, "the request was cancelled or timed out")
+	case errors.Is(err, vkv.ErrCorrupt):
+		// Still a 500 and logged as one: the log has what was damaged.
+		set(http.StatusInternalServerError, wire.ProblemInternal, "the store found damaged data while answering; nothing was changed and retrying will not help: restore the store from a backup (the server's log has the details under the request id)")
+		p.Code = wire.CodeCorrupt
+		p.Key = nil
+		return p, true
 	case errors.Is(err, vkv.ErrInsufficientStorage), errors.Is(err, syscall.ENOSPC):
 		set(http.StatusInsufficientStorage, wire.ProblemInsufficientStorage, "the store is out of disk space")
 	default:

@@ -110,6 +110,10 @@ func problemError(status int, p wire.Problem, cl call) error {
 		}
 	case wire.ProblemOutcomeUnknown:
 		pe.Err = vkv.ErrOutcomeUnknown
+	case wire.ProblemInternal:
+		if p.Code == wire.CodeCorrupt {
+			pe.Err = vkv.ErrCorrupt
+		}
 	}
 	return pe
 }

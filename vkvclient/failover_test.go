@@ -2,7 +2,9 @@ package vkvclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/vkvstore/vkv"
 	"github.com/vkvstore/vkv/httpapi"
 	"github.com/vkvstore/vkv/vkvclient"
+	"github.com/vkvstore/vkv/wire"
 )
 
 // failing is a KV whose writes fail with err (reads pass through).
@@ -263,5 +268,44 @@ func TestEndpointErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%q) = %v, want an error saying %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+// TestCorruptOverHTTP: damaged data met by the server's store is a 500
+// problem with code corrupt, and the client's error matches vkv.ErrCorrupt
+// (not a bare internal error) without being sent to another replica.
+func TestCorruptOverHTTP(t *testing.T) {
+	damaged := fmt.Errorf("vkv: key %q: %w", "k", vkv.ErrCorrupt)
+	var second *counted
+	_, srvs := replicas(t,
+		func(kv vkv.KV) http.Handler { return httpapi.New(failing{kv, damaged}) },
+		func(kv vkv.KV) http.Handler { second = &counted{h: httpapi.New(kv)}; return second })
+
+	req, _ := http.NewRequest(http.MethodPut, srvs[0].URL+"/v1/kv/k", strings.NewReader("v"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p wire.Problem
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := wire.Problem{Type: wire.ProblemTypeBase + wire.ProblemInternal, Status: http.StatusInternalServerError, Code: wire.CodeCorrupt}
+	got := wire.Problem{Type: p.Type, Status: p.Status, Code: p.Code}
+	if diff := cmp.Diff(want, got); resp.StatusCode != http.StatusInternalServerError || diff != "" {
+		t.Errorf("PUT on a damaged store: status %d, problem (-want +got):\n%s", resp.StatusCode, diff)
+	}
+	if strings.Contains(p.Detail, damaged.Error()) {
+		t.Errorf("the problem carries the store's error: %q", p.Detail)
+	}
+
+	c := client(t, srvs...)
+	_, err = c.Put(t.Context(), "k", []byte("v"))
+	if !errors.Is(err, vkv.ErrCorrupt) {
+		t.Errorf("Put on a damaged store: %v, want an error matching vkv.ErrCorrupt", err)
+	}
+	if n := second.puts.Load(); n != 0 {
+		t.Errorf("a write refused for damaged data was sent to another replica (%d PUTs)", n)
 	}
 }

@@ -85,6 +85,10 @@ const (
 	// (an etcd cluster) could not answer; nothing was done
 	// (vkv.ErrUnavailable). Retry-After says when to try again.
 	CodeBackendUnavailable = "backend-unavailable"
+	// CodeCorrupt refines ProblemInternal: the store met damaged data
+	// while answering (vkv.ErrCorrupt). Nothing was changed; retrying does
+	// not help; the store needs a restore from a backup.
+	CodeCorrupt = "corrupt"
 	// CodeShutdown refines ProblemUnavailable on a watch stream: the server
 	// is shutting down; reconnect with Last-Event-ID.
 	CodeShutdown = "shutdown"

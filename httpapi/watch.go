@@ -387,9 +387,18 @@ func (s *sseWriter) event(e *vkv.Entry) {
 		ev.ExpiresAt = nil
 		data, _ = json.Marshal(ev)
 	}
-	s.buf = append(s.buf, "id: "...)
-	s.buf = strconv.AppendUint(s.buf, uint64(e.Version), 10)
-	s.buf = append(s.buf, "\nevent: "...)
+	// Only the last change of a version carries the id: an EventSource
+	// keeps the last id it saw and resumes after it, so an id on an
+	// earlier change of a transaction would make a reconnection in the
+	// middle of the transaction skip its other changes. Without the id the
+	// stream resumes from the version before, and the transaction comes
+	// again whole.
+	if e.TxnEnd {
+		s.buf = append(s.buf, "id: "...)
+		s.buf = strconv.AppendUint(s.buf, uint64(e.Version), 10)
+		s.buf = append(s.buf, '\n')
+	}
+	s.buf = append(s.buf, "event: "...)
 	s.buf = append(s.buf, name...)
 	s.buf = append(s.buf, "\ndata: "...)
 	s.buf = append(s.buf, data...)

@@ -178,7 +178,7 @@ func TestWatchStream(t *testing.T) {
 	wantEvent(t, st, "1", "put", `{"key":"a/1","version":1,"createVersion":1,"value":"b25l","deleted":false,"txnEnd":true}`)
 	wantEvent(t, st, "3", "put", `{"key":"a/1","version":3,"createVersion":1,"value":"dW5v","deleted":false,"txnEnd":true}`)
 	wantEvent(t, st, "4", "delete", `{"key":"a/1","version":4,"createVersion":1,"value":null,"deleted":true,"txnEnd":true}`)
-	wantEvent(t, st, "5", "put", `{"key":"a/y","version":5,"createVersion":5,"value":"eQ==","deleted":false}`)
+	wantEvent(t, st, "", "put", `{"key":"a/y","version":5,"createVersion":5,"value":"eQ==","deleted":false}`)
 	wantEvent(t, st, "5", "put", `{"key":"a/x","version":5,"createVersion":5,"value":"","deleted":false,"txnEnd":true}`)
 	wantEvent(t, st, "6", "put", `{"key":"a/\ufffd","keyBase64":"YS//","version":6,"createVersion":6,"value":"AAE=","deleted":false,"txnEnd":true}`)
 
@@ -496,5 +496,44 @@ func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version
 				return
 			}
 		}
+	}
+}
+
+// TestWatchResumeMidTransaction: a stream cut after the first change of a
+// transaction, resumed as an EventSource does (Last-Event-ID: the last id
+// it saw), delivers the whole transaction again, never only its tail.
+func TestWatchResumeMidTransaction(t *testing.T) {
+	s := openMem(t)
+	ctx := t.Context()
+	s.Put(ctx, "a/0", nil)                 // 1
+	s.Update(ctx, func(tx vkv.Txn) error { // 2
+		tx.Put("a/x", nil)
+		tx.Put("a/y", nil)
+		return tx.Put("a/z", nil)
+	})
+	s.Put(ctx, "a/after", nil) // 3
+	srv := watchServer(t, s)
+
+	lastID := ""
+	st := stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0")
+	for range 2 { // a/0, then a/x of version 2
+		if ev := st.nextEvent(t); ev.ID != "" {
+			lastID = ev.ID
+		}
+	}
+	st.resp.Body.Close() // the connection drops
+
+	st = stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0", "Last-Event-ID", lastID)
+	var got []string
+	for range 4 {
+		var we wire.WatchEvent
+		if err := json.Unmarshal([]byte(st.nextEvent(t).Data), &we); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s@%d", we.Key, we.Version))
+	}
+	want := []string{"a/x@2", "a/y@2", "a/z@2", "a/after@3"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resumed after Last-Event-ID %q (-want +got):\n%s", lastID, diff)
 	}
 }

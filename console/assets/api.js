@@ -151,7 +151,8 @@ const sleep = (ms, signal) =>
 // onState gets "live", "reconnecting", "signin", "forbidden" or
 // "unavailable" (a server without a change feed; no retry). After a
 // dropped connection it reconnects with Last-Event-ID, the version of the
-// last change seen, so that no change is lost.
+// last whole transaction seen (a change with txnEnd), so that no change is
+// lost: a transaction cut in the middle comes again whole.
 export function watch(prefix, from, onEvent, onState, signal) {
   let last = from;
   const run = async () => {
@@ -187,7 +188,8 @@ export function watch(prefix, from, onEvent, onState, signal) {
             if (line === '') {
               if (ev.event === 'put' || ev.event === 'delete') {
                 const change = JSON.parse(ev.data);
-                last = change.version;
+                if (change.txnEnd) last = change.version;
+                else if (last === undefined) last = change.version - 1;
                 onEvent(change);
               } else if (ev.event === 'error') {
                 const p = JSON.parse(ev.data);

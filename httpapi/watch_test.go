@@ -504,7 +504,9 @@ func (f *fakeWatcher) Watch(ctx context.Context, prefix string, from vkv.Version
 // it saw), delivers the whole transaction again, never only its tail.
 func TestWatchResumeMidTransaction(t *testing.T) {
 	s := openMem(t)
-	ctx := t.Context()
+	// A change never sent must fail the test, not hang it.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
 	s.Put(ctx, "a/0", nil)                 // 1
 	s.Update(ctx, func(tx vkv.Txn) error { // 2
 		tx.Put("a/x", nil)
@@ -525,12 +527,15 @@ func TestWatchResumeMidTransaction(t *testing.T) {
 
 	st = stream(t, ctx, srv.URL, "/v1/watch?prefix=a/&fromVersion=0", "Last-Event-ID", lastID)
 	var got []string
-	for range 4 {
+	for len(got) < 4 { // up to a/after, the last change
 		var we wire.WatchEvent
 		if err := json.Unmarshal([]byte(st.nextEvent(t).Data), &we); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, fmt.Sprintf("%s@%d", we.Key, we.Version))
+		if we.Key == "a/after" {
+			break
+		}
 	}
 	want := []string{"a/x@2", "a/y@2", "a/z@2", "a/after@3"}
 	if diff := cmp.Diff(want, got); diff != "" {

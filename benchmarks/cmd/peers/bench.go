@@ -86,6 +86,7 @@ type benchConfig struct {
 	dir       string
 	profDir   string
 	settle    time.Duration
+	tune      vkvTuning // experiments on the vkv engines' options
 }
 
 // state is what the workloads of one engine share.
@@ -103,6 +104,9 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 	e, err := newEngine(name)
 	if err != nil {
 		return nil, err
+	}
+	if ve, ok := e.(*vkvEngine); ok {
+		ve.opts = cfg.tune.apply(ve.opts)
 	}
 	dir, err := os.MkdirTemp(cfg.dir, "peers-"+name+"-")
 	if err != nil {

@@ -40,6 +40,7 @@ func main() {
 		keyCache = flag.Int("keycache", 0, "override KeyCacheSize (experiments)")
 		compact  = flag.Int("compactors", 0, "override Badger's NumCompactors (experiments)")
 		vlog     = flag.Int64("vlog", 0, "override ValueLogFileSize in bytes (experiments)")
+		level0   = flag.String("level0", "", "override Badger's level-0 compaction and stall table counts, as \"T,S\" (experiments)")
 		settle   = flag.Duration("settle", 0, "also measure after this much idle time")
 		heapProf = flag.String("heapprofile", "", "write a heap profile after loading to this file")
 	)
@@ -64,7 +65,14 @@ func main() {
 	if *vlog > 0 {
 		o.ValueLogFileSize = *vlog
 	}
-	if *numMem > 0 || *baseTbl > 0 || *compact > 0 {
+	var l0, l0Stall int
+	if *level0 != "" {
+		if _, err := fmt.Sscanf(*level0, "%d,%d", &l0, &l0Stall); err != nil || l0 < 1 || l0Stall <= l0 {
+			fmt.Fprintf(os.Stderr, "rss: -level0 %q: want two table counts T,S with 0 < T < S\n", *level0)
+			os.Exit(2)
+		}
+	}
+	if *numMem > 0 || *baseTbl > 0 || *compact > 0 || l0 > 0 {
 		prev := o.Badger
 		o.Badger = func(bo badger.Options) badger.Options {
 			if prev != nil {
@@ -78,6 +86,9 @@ func main() {
 			}
 			if *compact > 0 {
 				bo = bo.WithNumCompactors(*compact)
+			}
+			if l0 > 0 {
+				bo = bo.WithNumLevelZeroTables(l0).WithNumLevelZeroTablesStall(l0Stall)
 			}
 			return bo
 		}

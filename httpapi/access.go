@@ -147,7 +147,9 @@ func (h *handler) routeOf(r *http.Request) string {
 	if r.Pattern != "" {
 		return r.Pattern
 	}
-	if _, route := h.mux.Handler(canonicalKeyPath(r)); route != "" {
+	r2 := *r // canonicalKeyPath changes the request it gets
+	canonicalKeyPath(&r2)
+	if _, route := h.mux.Handler(&r2); route != "" {
 		return route
 	}
 	return wire.RouteUnmatched

@@ -139,18 +139,42 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			detail: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, allow)}, errInfo{})
 		return
 	}
-	r = canonicalKeyPath(r)
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.unmatched(sw, r)
-		return
+	// r is the handler's own copy since WithContext: its URL can be
+	// replaced without a second copy of the request.
+	keyRoute := canonicalKeyPath(r)
+	if !keyRoute || !routedKeyMethod(r) {
+		// The mux tells a match from a 404 or 405 only by matching once
+		// more; a key route with one of its methods always matches.
+		if _, pattern := h.mux.Handler(r); pattern == "" {
+			h.unmatched(sw, r)
+			return
+		}
 	}
 	h.mux.ServeHTTP(sw, r)
 }
 
+// routedKeyMethod reports whether a request on a key route (after
+// canonicalKeyPath) has a method the route serves: GET, HEAD, PUT and
+// DELETE under /v1/kv/, GET and HEAD under /v1/history/. Such a request
+// always matches a route, since {key...} matches any escaped key, the
+// empty one included (TestRoutedKeyMethod checks it against the mux).
+func routedKeyMethod(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	case http.MethodPut, http.MethodDelete:
+		return strings.HasPrefix(r.URL.Path, kvPrefix)
+	}
+	return false
+}
+
 // canonicalKeyPath rewrites the path of a request under /v1/kv/ or
 // /v1/history/ so that the key's slashes are escaped: the mux then neither
-// cleans nor redirects it, and {key...} is the key exactly as sent.
-func canonicalKeyPath(r *http.Request) *http.Request {
+// cleans nor redirects it, and {key...} is the key exactly as sent. It
+// gives r a URL of its own (r must be the caller's copy of the request,
+// its URL maybe shared with the original) and reports whether the path was
+// a key route's.
+func canonicalKeyPath(r *http.Request) bool {
 	var prefix string
 	switch {
 	case strings.HasPrefix(r.URL.Path, kvPrefix):
@@ -158,16 +182,14 @@ func canonicalKeyPath(r *http.Request) *http.Request {
 	case strings.HasPrefix(r.URL.Path, historyPrefix):
 		prefix = historyPrefix
 	default:
-		return r
+		return false
 	}
 	key := r.URL.Path[len(prefix):]
-	r2 := new(http.Request)
-	*r2 = *r
 	u := *r.URL
 	u.Path = prefix + key
 	u.RawPath = prefix + wire.EscapeKey(key)
-	r2.URL = &u
-	return r2
+	r.URL = &u
+	return true
 }
 
 // unmatched answers a request no route matched: 405 with Allow when the path

@@ -1,6 +1,7 @@
 package vkv
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -47,11 +48,7 @@ func (s *Store) checkRange(b *batchTxn, c condition) (*failure, error) {
 // ones and a key that has expired ("" if none).
 func scanRange(b *batchTxn, c condition) (f *failure, live int, gone string, err error) {
 	r := c.rng
-	p := keys.LatestKey(r.Prefix)
-	start := p
-	if r.After >= r.Prefix {
-		start = append(keys.LatestKey(r.After), 0)
-	}
+	p, start := latestSpan(r.Prefix, r.After)
 	now := b.now.UnixNano()
 	it := b.txn.NewIterator(badger.IteratorOptions{Prefix: p})
 	defer it.Close()
@@ -99,23 +96,10 @@ func scanRange(b *batchTxn, c condition) (f *failure, live int, gone string, err
 // changedSince returns the first key of r the change log records a write
 // of after version v, in txn, or "" if none is kept.
 func changedSince(txn *badger.Txn, v Version, r *KeyRange) (string, error) {
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: []byte{keys.SpaceChange}})
-	defer it.Close()
-	for it.Seek(keys.ChangeKey(uint64(v) + 1)); it.Valid(); it.Next() {
-		var changes []keys.Change
-		err := it.Item().Value(func(b []byte) error {
-			var err error
-			changes, err = keys.DecodeChanges(b)
-			return err
-		})
-		if err != nil {
-			return "", fmt.Errorf("vkv: change log: %w", err)
-		}
-		for _, ch := range changes {
-			if r.Contains(ch.Key) {
-				return ch.Key, nil
-			}
-		}
-	}
-	return "", nil
+	first := ""
+	err := eachChangeSince(context.Background(), txn, uint64(v), r, func(key string) bool {
+		first = key
+		return false
+	})
+	return first, err
 }

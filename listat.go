@@ -2,6 +2,7 @@ package vkv
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -59,13 +60,9 @@ func (s *Store) ListAt(ctx context.Context, prefix, after string, limit int, v V
 		return ListResult{}, err
 	}
 
-	p := keys.LatestKey(prefix)
+	p, start := latestSpan(prefix, after)
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(limit, 100), Prefix: p})
 	defer it.Close()
-	start := p
-	if after >= prefix {
-		start = append(keys.LatestKey(after), 0)
-	}
 	it.Seek(start)
 	var out []Entry
 	for len(out) <= limit {
@@ -117,13 +114,31 @@ func (s *Store) ListAt(ctx context.Context, prefix, after string, limit int, v V
 // changedKeys returns, sorted, the keys of r the change log records a
 // write of after version v.
 func changedKeys(ctx context.Context, txn *badger.Txn, v uint64, r *KeyRange) ([]string, error) {
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: []byte{keys.SpaceChange}})
-	defer it.Close()
 	seen := make(map[string]bool)
 	var out []string
+	err := eachChangeSince(ctx, txn, v, r, func(key string) bool {
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// eachChangeSince calls fn, in version order, with each key of r the
+// change log of txn records a write of after version v, until fn returns
+// false.
+func eachChangeSince(ctx context.Context, txn *badger.Txn, v uint64, r *KeyRange, fn func(key string) bool) error {
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: []byte{keys.SpaceChange}})
+	defer it.Close()
 	for it.Seek(keys.ChangeKey(v + 1)); it.Valid(); it.Next() {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		var changes []keys.Change
 		err := it.Item().Value(func(b []byte) error {
@@ -132,17 +147,15 @@ func changedKeys(ctx context.Context, txn *badger.Txn, v uint64, r *KeyRange) ([
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("vkv: change log: %w", err)
 		}
 		for _, ch := range changes {
-			if r.Contains(ch.Key) && !seen[ch.Key] {
-				seen[ch.Key] = true
-				out = append(out, ch.Key)
+			if r.Contains(ch.Key) && !fn(ch.Key) {
+				return nil
 			}
 		}
 	}
-	slices.Sort(out)
-	return out, nil
+	return nil
 }
 
 // historyAt reads key at version v from its history: the newest entry not

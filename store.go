@@ -604,18 +604,25 @@ func (s *Store) List(ctx context.Context, prefix, after string, limit int) (List
 	return ListResult{Entries: entries, Next: next, Version: Version(v)}, nil
 }
 
+// latestSpan returns the latest-entry keys of a listing of prefix after
+// the key after: the iterator prefix, and where to seek (the first key
+// past after, or the prefix itself when after sorts before it).
+func latestSpan(prefix, after string) (p, start []byte) {
+	p = keys.LatestKey(prefix)
+	if after >= prefix {
+		return p, append(keys.LatestKey(after), 0)
+	}
+	return p, p
+}
+
 func listLatest(ctx context.Context, txn *badger.Txn, prefix, after string, limit int, now time.Time) ([]Entry, string, error) {
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
-	p := keys.LatestKey(prefix)
+	p, start := latestSpan(prefix, after)
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(limit, 100), Prefix: p})
 	defer it.Close()
-	start := p
-	if after >= prefix {
-		start = append(keys.LatestKey(after), 0)
-	}
 	var out []Entry
 	for it.Seek(start); it.Valid(); it.Next() {
 		if err := ctx.Err(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/vkvstore/vkv/benchmarks/internal/latency"
 
 	"github.com/vkvstore/vkv/benchmarks/internal/procstat"
+	"github.com/vkvstore/vkv/benchmarks/internal/vkvtune"
 )
 
 type kind int
@@ -86,7 +87,7 @@ type benchConfig struct {
 	dir       string
 	profDir   string
 	settle    time.Duration
-	tune      vkvTuning // experiments on the vkv engines' options
+	tune      vkvtune.Tuning // experiments on the vkv engines' options
 }
 
 // state is what the workloads of one engine share.
@@ -106,7 +107,9 @@ func runChild(name string, cfg benchConfig) (*childResult, error) {
 		return nil, err
 	}
 	if ve, ok := e.(*vkvEngine); ok {
-		ve.opts = cfg.tune.apply(ve.opts)
+		if ve.opts, err = cfg.tune.Apply(ve.opts); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp(cfg.dir, "peers-"+name+"-")
 	if err != nil {

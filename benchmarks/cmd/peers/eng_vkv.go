@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/vkvstore/vkv"
 )
 
@@ -14,33 +12,6 @@ import (
 type vkvEngine struct {
 	opts vkv.Options
 	s    *vkv.Store
-}
-
-// vkvTuning overrides vkv's options for experiments (peers -vkv-level0,
-// -vkv-memtable, -vkv-blockcache); zero fields leave the profile's.
-type vkvTuning struct {
-	level0, level0Stall  int
-	memtable, blockCache int64
-}
-
-// apply returns o with t's overrides.
-func (t vkvTuning) apply(o vkv.Options) vkv.Options {
-	if t.memtable > 0 {
-		o.MemTableSize = t.memtable
-	}
-	if t.blockCache > 0 {
-		o.BlockCacheSize = t.blockCache
-	}
-	if t.level0 > 0 {
-		prev := o.Badger
-		o.Badger = func(bo badger.Options) badger.Options {
-			if prev != nil {
-				bo = prev(bo)
-			}
-			return bo.WithNumLevelZeroTables(t.level0).WithNumLevelZeroTablesStall(t.level0Stall)
-		}
-	}
-	return o
 }
 
 func (e *vkvEngine) open(dir string, sync bool) error {

@@ -27,7 +27,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vkvstore/vkv"
+
 	"github.com/vkvstore/vkv/benchmarks/internal/disk"
+	"github.com/vkvstore/vkv/benchmarks/internal/vkvtune"
 )
 
 func main() {
@@ -46,10 +49,9 @@ func main() {
 		profDir   = flag.String("profile-dir", "", "write a CPU profile of every measured cell, and a heap profile after loading, to this directory")
 		settle    = flag.Duration("settle", 20*time.Second, "idle time after loading before RSS is measured again, in the first run (0: skip)")
 		fsyncTime = flag.Duration("fsync-probe", time.Second, "how long to measure the disk's fsync rate before the runs (0: skip)")
-		level0    = flag.String("vkv-level0", "", "experiments: Badger's level-0 compaction and stall table counts for the vkv engines, as \"T,S\" (default: vkv's own)")
-		memtable  = flag.Int64("vkv-memtable", 0, "experiments: MemTableSize in bytes for the vkv engines (default: the profile's)")
-		blockc    = flag.Int64("vkv-blockcache", 0, "experiments: BlockCacheSize in bytes for the vkv engines (default: the profile's)")
 	)
+	var tune vkvtune.Tuning // -vkv-*: the vkv engines' options, for experiments
+	tune.Register(flag.CommandLine, "vkv-")
 	flag.Parse()
 	if *quick {
 		*duration, *warmup, *settle = 300*time.Millisecond, 50*time.Millisecond, 0
@@ -61,11 +63,9 @@ func main() {
 		*warmup = min(*duration/5, time.Second)
 	}
 	cfg := benchConfig{keys: *nkeys, duration: *duration, warmup: *warmup, dir: *dir, profDir: *profDir, settle: *settle, workloads: map[string]bool{},
-		tune: vkvTuning{memtable: *memtable, blockCache: *blockc}}
-	if *level0 != "" {
-		if _, err := fmt.Sscanf(*level0, "%d,%d", &cfg.tune.level0, &cfg.tune.level0Stall); err != nil || cfg.tune.level0 < 1 || cfg.tune.level0Stall <= cfg.tune.level0 {
-			fatalf("-vkv-level0 %q: want two table counts T,S with 0 < T < S", *level0)
-		}
+		tune: tune}
+	if _, err := tune.Apply(vkv.Options{}); err != nil {
+		fatalf("-vkv-%v", err)
 	}
 	for _, id := range strings.Split(*wls, ",") {
 		id = strings.TrimSpace(id)
@@ -238,12 +238,8 @@ func runChildProcess(exe, name string, cfg benchConfig) (*childResult, error) {
 		"-dir", cfg.dir,
 		"-profile-dir", cfg.profDir,
 		"-settle", cfg.settle.String(),
-		"-vkv-memtable", fmt.Sprint(cfg.tune.memtable),
-		"-vkv-blockcache", fmt.Sprint(cfg.tune.blockCache),
 	}
-	if cfg.tune.level0 > 0 {
-		args = append(args, "-vkv-level0", fmt.Sprintf("%d,%d", cfg.tune.level0, cfg.tune.level0Stall))
-	}
+	args = append(args, cfg.tune.Args("vkv-")...)
 	// Loading, reopening and every cell, with room for a slow machine.
 	limit := 10*time.Minute + time.Duration(len(ids))*2*(cfg.duration+cfg.warmup)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)

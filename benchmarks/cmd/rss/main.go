@@ -22,11 +22,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/vkvstore/vkv"
 
 	"github.com/vkvstore/vkv/benchmarks/internal/procstat"
+	"github.com/vkvstore/vkv/benchmarks/internal/vkvtune"
 )
 
 func main() {
@@ -34,16 +33,11 @@ func main() {
 		profile  = flag.String("profile", "default", "options: default (vkv.DefaultOptions) or throughput (vkv.ThroughputOptions)")
 		nkeys    = flag.Int("keys", 100_000, "keys to load")
 		dir      = flag.String("dir", "", "directory for the store (default: a new temporary one, removed at exit)")
-		memtable = flag.Int64("memtable", 0, "override MemTableSize in bytes (experiments)")
-		numMem   = flag.Int("memtables", 0, "override Badger's NumMemtables (experiments)")
-		baseTbl  = flag.Int64("basetable", 0, "override Badger's BaseTableSize in bytes (experiments)")
-		keyCache = flag.Int("keycache", 0, "override KeyCacheSize (experiments)")
-		compact  = flag.Int("compactors", 0, "override Badger's NumCompactors (experiments)")
-		vlog     = flag.Int64("vlog", 0, "override ValueLogFileSize in bytes (experiments)")
-		level0   = flag.String("level0", "", "override Badger's level-0 compaction and stall table counts, as \"T,S\" (experiments)")
 		settle   = flag.Duration("settle", 0, "also measure after this much idle time")
 		heapProf = flag.String("heapprofile", "", "write a heap profile after loading to this file")
+		tune     vkvtune.Tuning
 	)
+	tune.Register(flag.CommandLine, "")
 	flag.Parse()
 	var o vkv.Options
 	switch *profile {
@@ -56,46 +50,13 @@ func main() {
 		os.Exit(2)
 	}
 	o.NoSync = true
-	if *memtable > 0 {
-		o.MemTableSize = *memtable
-	}
-	if *keyCache != 0 {
-		o.KeyCacheSize = *keyCache
-	}
-	if *vlog > 0 {
-		o.ValueLogFileSize = *vlog
-	}
-	var l0, l0Stall int
-	if *level0 != "" {
-		if _, err := fmt.Sscanf(*level0, "%d,%d", &l0, &l0Stall); err != nil || l0 < 1 || l0Stall <= l0 {
-			fmt.Fprintf(os.Stderr, "rss: -level0 %q: want two table counts T,S with 0 < T < S\n", *level0)
-			os.Exit(2)
-		}
-	}
-	if *numMem > 0 || *baseTbl > 0 || *compact > 0 || l0 > 0 {
-		prev := o.Badger
-		o.Badger = func(bo badger.Options) badger.Options {
-			if prev != nil {
-				bo = prev(bo)
-			}
-			if *numMem > 0 {
-				bo = bo.WithNumMemtables(*numMem)
-			}
-			if *baseTbl > 0 {
-				bo = bo.WithBaseTableSize(*baseTbl)
-			}
-			if *compact > 0 {
-				bo = bo.WithNumCompactors(*compact)
-			}
-			if l0 > 0 {
-				bo = bo.WithNumLevelZeroTables(l0).WithNumLevelZeroTablesStall(l0Stall)
-			}
-			return bo
-		}
+	o, err := tune.Apply(o)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rss: -%v\n", err)
+		os.Exit(2)
 	}
 	d := *dir
 	if d == "" {
-		var err error
 		if d, err = os.MkdirTemp("", "vkv-rss-"); err != nil {
 			fatal(err)
 		}

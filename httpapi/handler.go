@@ -154,16 +154,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // routedKeyMethod reports whether a request on a key route (after
-// canonicalKeyPath) has a method the route serves: GET, HEAD, PUT and
-// DELETE under /v1/kv/, GET and HEAD under /v1/history/. Such a request
-// always matches a route, since {key...} matches any escaped key, the
-// empty one included (TestRoutedKeyMethod checks it against the mux).
+// canonicalKeyPath) has a method the route serves, as allowed lists them.
+// Such a request always matches a route, since {key...} matches any
+// escaped key, the empty one included (TestRoutedKeyMethod checks it
+// against the mux).
 func routedKeyMethod(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return true
-	case http.MethodPut, http.MethodDelete:
-		return strings.HasPrefix(r.URL.Path, kvPrefix)
+	for m := range strings.SplitSeq(allowed(r.URL.Path), ", ") {
+		if m == r.Method {
+			return true
+		}
 	}
 	return false
 }
